@@ -1,0 +1,1 @@
+"""SNMP under trio: pysnmp's SnmpEngine on a trio transport, and device profiles as data."""
