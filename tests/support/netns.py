@@ -1,0 +1,1 @@
+"""Test fixtures: netns (real agents/servers started by the tests themselves)."""

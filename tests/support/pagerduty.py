@@ -1,0 +1,1 @@
+"""Test fixtures: pagerduty (real agents/servers started by the tests themselves)."""

@@ -1,0 +1,1 @@
+"""Test fixtures: snmp_agents (real agents/servers started by the tests themselves)."""
