@@ -76,7 +76,7 @@ class MetricReading:
 
 @dataclass(frozen=True, slots=True)
 class SnmpReading:
-    """A device's SNMP poll: either the agent failed as a whole (`error`), or per-metric readings."""
+    """A device's SNMP poll: the agent failed as a whole (`error`), or per-metric readings."""
 
     metrics: Mapping[str, MetricReading] = field(default_factory=dict)
     error: SnmpError | None = None

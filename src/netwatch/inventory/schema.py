@@ -1,0 +1,229 @@
+"""The inventory's shape. Layers (`[defaults]`, `[groups.NAME]`, a device) share one schema of
+optional settings; after layering, the resolved device is validated against the full schema.
+
+Every model forbids unknown keys: a misspelled `threshhold` is an error, never ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretBytes, model_validator
+
+from netwatch.units import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
+
+
+def check_address(value: str) -> str:
+    """An IPv4/IPv6 literal or a DNS name. Dotted numbers must be a valid IPv4 address:
+    `999.999.999.999` and leading zeros (`192.0.2.012`, octal on some stacks) are rejected
+    without any DNS lookup."""
+    text = value.strip()
+    if _DOTTED_NUMBERS.match(text):
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid IPv4 address") from None
+        return text
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    name = text.removesuffix(".")
+    if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.match(p) for p in name.split(".")):
+        raise ValueError(f"{value!r} is neither an IP address nor a valid DNS name")
+    return text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Threshold(_Strict):
+    """Levels in the unit people think in (%, °C, % loss, ms). `clear` is the hysteresis margin:
+    a check raised at a level drops back only below (level - clear)."""
+
+    warning: float | None = None
+    critical: float | None = None
+    clear: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _warning_not_above_critical(self) -> Threshold:
+        if self.warning is not None and self.critical is not None and self.warning > self.critical:
+            raise ValueError(f"warning ({self.warning}) is above critical ({self.critical})")
+        return self
+
+
+class ThresholdsLayer(_Strict):
+    cpu: Threshold | None = None
+    temperature: Threshold | None = None
+    loss: Threshold | None = None
+    rtt: Threshold | None = None
+
+
+class SnmpLayer(_Strict):
+    version: Literal["1", "2c", "3"] | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    community: str | None = None
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: str | None = None
+    priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: str | None = None
+    timeout: Duration | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+
+
+class PingLayer(_Strict):
+    count: int | None = Field(default=None, ge=1, le=100)
+    interval: Duration | None = None
+    timeout: Duration | None = None
+
+
+class SettingsLayer(_Strict):
+    """Settings a device inherits from `[defaults]` and its group, and may override."""
+
+    profile: str | None = None
+    site: str | None = None
+    tags: list[str] | None = None
+    enabled: bool | None = None
+    hold_down: Duration | None = None
+    recovery: Duration | None = None
+    snmp_failure_level: Literal["warning", "critical"] | None = None
+    snmp: SnmpLayer | None = None
+    ping: PingLayer | None = None
+    thresholds: ThresholdsLayer | None = None
+
+
+class DeviceEntry(SettingsLayer):
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@\-]*$")
+    name: str | None = None
+    address: str
+    parent: str | None = None
+    group: str | None = None
+
+
+class PagerDutySection(_Strict):
+    routing_key: str | None = None
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    resend_interval: Duration = 60.0
+
+    @model_validator(mode="after")
+    def _key_is_a_reference(self) -> PagerDutySection:
+        if self.routing_key is not None and not self.routing_key.startswith(("env:", "file:")):
+            raise ValueError(
+                "routing_key must be a reference (env:NAME or file:PATH); "
+                "never put the key itself in the inventory"
+            )
+        return self
+
+
+class NetwatchSection(_Strict):
+    interval: Duration = 60.0
+    max_concurrent_polls: int = Field(default=1000, ge=1)
+
+
+class InventoryFile(_Strict):
+    netwatch: NetwatchSection = NetwatchSection()
+    pagerduty: PagerDutySection = PagerDutySection()
+    defaults: SettingsLayer = SettingsLayer()
+    groups: dict[str, SettingsLayer] = {}
+    devices: list[dict[str, Any]] = []
+
+
+# ---- the resolved view: what the rest of netwatch uses ---------------------------------------
+
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "profile": "host-resources",
+    "enabled": True,
+    "tags": [],
+    "hold_down": 120.0,
+    "recovery": 120.0,
+    "snmp_failure_level": "warning",
+    "snmp": {"version": "2c", "port": 161, "timeout": 2.0, "retries": 1},
+    "ping": {"count": 3, "interval": 0.2, "timeout": 1.0},
+    "thresholds": {
+        "cpu": {"warning": 80.0, "critical": 90.0, "clear": 5.0},
+        "temperature": {"warning": 70.0, "critical": 80.0, "clear": 3.0},
+        # One dropped echo out of three (33 %) from a router that polices ICMP is not an outage.
+        "loss": {"warning": 50.0, "critical": 100.0, "clear": 0.0},
+        "rtt": {"clear": 0.0},
+    },
+}
+
+
+class Thresholds(_Strict):
+    cpu: Threshold
+    temperature: Threshold
+    loss: Threshold
+    rtt: Threshold
+
+
+class SnmpSettings(_Strict):
+    version: Literal["1", "2c", "3"]
+    port: int = Field(ge=1, le=65535)
+    community: SecretBytes | None = None
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: SecretBytes | None = None
+    priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: SecretBytes | None = None
+    timeout: Duration
+    retries: int = Field(ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _credentials_fit_version(self) -> SnmpSettings:
+        if self.version in ("1", "2c"):
+            if self.community is None:
+                raise ValueError(f"SNMP v{self.version} needs a community")
+            return self
+        if not self.user:
+            raise ValueError("SNMP v3 needs a user")
+        if self.auth_protocol and not self.auth_key:
+            raise ValueError("auth_protocol is set but auth_key is missing")
+        if self.priv_protocol and not self.priv_key:
+            raise ValueError("priv_protocol is set but priv_key is missing")
+        if self.priv_protocol and not self.auth_protocol:
+            raise ValueError("priv_protocol needs an auth_protocol (authPriv)")
+        for field_name in ("auth_key", "priv_key"):
+            key = getattr(self, field_name)
+            # RFC 3414: USM passphrases shorter than 8 octets are refused by agents.
+            if key is not None and len(key.get_secret_value()) < 8:
+                raise ValueError(f"{field_name} is shorter than 8 characters")
+        return self
+
+
+class PingSettings(_Strict):
+    count: int = Field(ge=1, le=100)
+    interval: Duration
+    timeout: Duration
+
+
+class DeviceConfig(_Strict):
+    """One device with every setting resolved through the layers."""
+
+    id: str
+    name: str
+    address: Annotated[str, BeforeValidator(check_address)]
+    parent: str | None = None
+    group: str | None = None
+    site: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool
+    profile: str
+    hold_down: Duration
+    recovery: Duration
+    snmp_failure_level: Literal["warning", "critical"]
+    snmp: SnmpSettings | None
+    ping: PingSettings
+    thresholds: Thresholds
+
+    @property
+    def uses_snmp(self) -> bool:
+        return self.profile != "ping-only" and self.snmp is not None
