@@ -1,0 +1,285 @@
+"""SnmpClient: one pysnmp SnmpEngine on the trio carrier, with GET and walk as plain results.
+
+Agent problems (timeouts, USM rejections, error-status, garbage replies) come back as
+`SnmpError` values inside the result; only programming errors raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+from pyasn1.type import univ
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.proto.error import StatusInformation
+
+from netwatch.samples import SnmpError, SnmpErrorKind
+from netwatch.snmp.engine_targets import EngineTargets, TargetConfigError
+from netwatch.snmp.error_mapping import (
+    NO_SUCH_NAME,
+    error_from_indication,
+    error_from_status,
+    indication_name,
+)
+from netwatch.snmp.oids import format_oid, is_in_subtree, parse_oid
+from netwatch.snmp.results import NOT_SUPPORTED_TYPES, GetResult, RawValue, VarBind, WalkResult
+from netwatch.snmp.target import SnmpTarget
+from netwatch.snmp.trio_carrier import TrioDispatcher
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_REPETITIONS = 25
+# SNMPv3 engine discovery and time synchronisation add round trips on top of the retries.
+_DISCOVERY_ROUND_TRIPS = 2
+_DEADLINE_SLACK_S = 1.0
+# pysnmp decodes INTEGER as `Integer` on v2c and as `Integer32` after v1→v2 conversion; both
+# are the same SMI type.
+_TYPE_NAME_ALIASES = {"Integer": "Integer32"}
+
+
+@dataclass(slots=True)
+class _RawResponse:
+    indication: object
+    error_status: int
+    error_index: int
+    varbinds: list[tuple[Any, Any]]
+
+
+@dataclass(slots=True)
+class _Pending:
+    done: trio.Event = field(default_factory=trio.Event)
+    response: _RawResponse | None = None
+
+
+class SnmpClient:
+    """All SNMP traffic of one process: one engine, one socket per address family."""
+
+    def __init__(self, *, max_repetitions: int = DEFAULT_MAX_REPETITIONS) -> None:
+        self._max_repetitions = max_repetitions
+        self._engine = SnmpEngine()
+        self._dispatcher = TrioDispatcher()
+        self._engine.register_transport_dispatcher(self._dispatcher)
+        self._targets = EngineTargets(self._engine)
+        self._get_generator = cmdgen.GetCommandGenerator()
+        self._next_generator = cmdgen.NextCommandGenerator()
+        self._bulk_generator = cmdgen.BulkCommandGenerator()
+        (self._parse_errors,) = self._engine.get_mib_builder().import_symbols(
+            "__SNMPv2-MIB", "snmpInASNParseErrs"
+        )
+        self._parse_errors_seen = int(self._parse_errors.syntax)
+        self._last_garbage_from: dict[tuple[str, int], float] = {}
+        self._dispatcher.after_datagram = self._note_datagram
+        self._running = False
+
+    def __repr__(self) -> str:
+        return f"SnmpClient(running={self._running})"
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self._running = True
+        try:
+            await self._dispatcher.run(task_status=task_status)
+        finally:
+            self._running = False
+
+    async def get(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult:
+        """One GET PDU carrying all `oids`; the varbinds come back in request order."""
+        try:
+            requested = tuple(format_oid(parse_oid(oid)) for oid in oids)
+        except ValueError as exc:
+            return GetResult(error=SnmpError(SnmpErrorKind.MALFORMED, str(exc)))
+        if not requested:
+            return GetResult()
+        unsupported: dict[str, VarBind] = {}
+        asking = requested
+        while True:
+            response = await self._request(target, self._get_generator, asking)
+            if isinstance(response, SnmpError):
+                return GetResult(error=response)
+            # SNMPv1 has no per-varbind exceptions: one missing OID fails the whole PDU with
+            # noSuchName at its index. Drop it and ask again for the rest (RFC 2576 §4.1.2.3).
+            if (
+                target.version == "1"
+                and response.error_status == NO_SUCH_NAME
+                and 1 <= response.error_index <= len(asking)
+            ):
+                missing = asking[response.error_index - 1]
+                unsupported[missing] = VarBind(missing, "NoSuchObject", None)
+                asking = tuple(oid for oid in asking if oid != missing)
+                if asking:
+                    continue
+                return GetResult(varbinds=tuple(unsupported[oid] for oid in requested))
+            if response.error_status:
+                error = error_from_status(response.error_status, response.error_index, asking)
+                return GetResult(error=error)
+            decoded = _decode_varbinds(response.varbinds)
+            if isinstance(decoded, SnmpError):
+                return GetResult(error=decoded)
+            if tuple(varbind.oid for varbind in decoded) != asking:
+                return GetResult(
+                    error=SnmpError(SnmpErrorKind.MALFORMED, "reply OIDs do not match the request")
+                )
+            answered = {varbind.oid: varbind for varbind in decoded} | unsupported
+            return GetResult(varbinds=tuple(answered[oid] for oid in requested))
+
+    async def walk(self, target: SnmpTarget, root_oid: str, *, max_rows: int = 1000) -> WalkResult:
+        """Every row under `root_oid`: GETNEXT on SNMPv1, GETBULK on v2c/v3."""
+        try:
+            root = parse_oid(root_oid)
+        except ValueError as exc:
+            return WalkResult(root_oid, error=SnmpError(SnmpErrorKind.MALFORMED, str(exc)))
+        root_text = format_oid(root)
+        rows: list[VarBind] = []
+        cursor = root
+        while True:
+            if target.version == "1":
+                response = await self._request(target, self._next_generator, (format_oid(cursor),))
+            else:
+                response = await self._request(
+                    target, self._bulk_generator, (format_oid(cursor),), bulk=True
+                )
+            if isinstance(response, SnmpError):
+                # An empty GETNEXT/GETBULK reply is how some agents end a MIB view.
+                if response.kind is SnmpErrorKind.MALFORMED and "emptyResponse" in response.message:
+                    return WalkResult(root_text, tuple(rows))
+                return WalkResult(root_text, tuple(rows), error=response)
+            if target.version == "1" and response.error_status == NO_SUCH_NAME:
+                return WalkResult(root_text, tuple(rows))  # v1's end of the MIB view
+            if response.error_status:
+                error = error_from_status(
+                    response.error_status, response.error_index, (format_oid(cursor),)
+                )
+                return WalkResult(root_text, tuple(rows), error=error)
+            decoded = _decode_varbinds(response.varbinds)
+            if isinstance(decoded, SnmpError):
+                return WalkResult(root_text, tuple(rows), error=decoded)
+            if not decoded:
+                return WalkResult(root_text, tuple(rows))
+            for varbind in decoded:
+                oid = parse_oid(varbind.oid)
+                if varbind.type_name in NOT_SUPPORTED_TYPES or not is_in_subtree(oid, root):
+                    return WalkResult(root_text, tuple(rows))
+                if oid <= cursor:
+                    error = SnmpError(
+                        SnmpErrorKind.MALFORMED, f"agent returned non-increasing OID {varbind.oid}"
+                    )
+                    return WalkResult(root_text, tuple(rows), error=error)
+                if len(rows) >= max_rows:
+                    return WalkResult(root_text, tuple(rows), truncated=True)
+                rows.append(varbind)
+                cursor = oid
+
+    async def _request(
+        self,
+        target: SnmpTarget,
+        generator: Any,
+        oids: tuple[str, ...],
+        *,
+        bulk: bool = False,
+    ) -> _RawResponse | SnmpError:
+        if not self._running:
+            raise RuntimeError("SnmpClient.run() must be started before requests are made")
+        try:
+            target_name = self._targets.name_for(target)
+        except TargetConfigError as exc:
+            return SnmpError(SnmpErrorKind.TRANSPORT, str(exc))
+        except OSError as exc:
+            return SnmpError(SnmpErrorKind.TRANSPORT, f"cannot open UDP socket: {exc.strerror}")
+        varbinds = [(parse_oid(oid), univ.Null("")) for oid in oids]
+        pending = _Pending()
+        started_at = trio.current_time()
+        try:
+            if bulk:
+                generator.send_varbinds(
+                    self._engine,
+                    target_name,
+                    None,
+                    b"",
+                    0,
+                    self._max_repetitions,
+                    varbinds,
+                    self._on_response,
+                    pending,
+                )
+            else:
+                generator.send_varbinds(
+                    self._engine, target_name, None, b"", varbinds, self._on_response, pending
+                )
+        except StatusInformation as exc:
+            return error_from_indication(exc.get("errorIndication", "sendFailed"))
+        with trio.move_on_after(_deadline_for(target)):
+            await pending.done.wait()
+        response = pending.response
+        if response is None:
+            # pysnmp's own timer should have answered first; this is the safety net.
+            return SnmpError(SnmpErrorKind.TIMEOUT, "no response (request deadline passed)")
+        if response.indication is not None:
+            if indication_name(response.indication) == "requestTimedOut" and self._sent_garbage(
+                target, since=started_at
+            ):
+                return SnmpError(
+                    SnmpErrorKind.MALFORMED, "agent replied only with undecodable datagrams"
+                )
+            return error_from_indication(response.indication)
+        return response
+
+    def _on_response(
+        self,
+        snmp_engine: Any,
+        send_request_handle: Any,
+        error_indication: Any,
+        error_status: Any,
+        error_index: Any,
+        varbinds: Any,
+        pending: _Pending,
+    ) -> None:
+        pending.response = _RawResponse(
+            error_indication, int(error_status or 0), int(error_index or 0), list(varbinds or ())
+        )
+        pending.done.set()
+
+    def _note_datagram(self, sender: tuple[Any, ...], failure: BaseException | None) -> None:
+        parse_errors = int(self._parse_errors.syntax)
+        if failure is not None or parse_errors != self._parse_errors_seen:
+            self._last_garbage_from[(str(sender[0]), int(sender[1]))] = trio.current_time()
+        self._parse_errors_seen = parse_errors
+
+    def _sent_garbage(self, target: SnmpTarget, *, since: float) -> bool:
+        seen_at = self._last_garbage_from.get((target.address, target.port))
+        return seen_at is not None and seen_at >= since
+
+
+def _deadline_for(target: SnmpTarget) -> float:
+    attempts = max(0, target.retries) + 1 + _DISCOVERY_ROUND_TRIPS
+    return attempts * target.timeout + _DEADLINE_SLACK_S
+
+
+def _decode_varbinds(varbinds: list[tuple[Any, Any]]) -> list[VarBind] | SnmpError:
+    decoded: list[VarBind] = []
+    for name, value in varbinds:
+        try:
+            type_name = type(value).__name__
+            type_name = _TYPE_NAME_ALIASES.get(type_name, type_name)
+            decoded.append(VarBind(name.prettyPrint(), type_name, _raw_value(value)))
+        except Exception as exc:
+            return SnmpError(SnmpErrorKind.MALFORMED, f"undecodable value: {type(exc).__name__}")
+    return decoded
+
+
+def _raw_value(value: Any) -> RawValue:
+    type_name = type(value).__name__
+    if type_name in NOT_SUPPORTED_TYPES or isinstance(value, univ.Null):
+        return None
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value.prettyPrint())
+    if type_name == "IpAddress":
+        return socket.inet_ntoa(bytes(value.asOctets()))
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    raise TypeError(f"unexpected SNMP value type {type_name}")

@@ -1,0 +1,171 @@
+"""Registers each SnmpTarget in pysnmp's local configuration once, under generated names.
+
+Names are counters, never derived from secrets, so no community or key can leak through
+pysnmp's table indices, debug output or our logs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from itertools import count
+from typing import Any
+
+from pysnmp.entity import config
+
+from netwatch.snmp.target import SnmpTarget
+from netwatch.snmp.trio_carrier import (
+    UDP_IPV4_DOMAIN,
+    UDP_IPV6_DOMAIN,
+    TrioUdp6Transport,
+    TrioUdpTransport,
+)
+
+AUTH_PROTOCOLS: dict[str, Any] = {
+    "MD5": config.USM_AUTH_HMAC96_MD5,
+    "SHA": config.USM_AUTH_HMAC96_SHA,
+    "SHA224": config.USM_AUTH_HMAC128_SHA224,
+    "SHA256": config.USM_AUTH_HMAC192_SHA256,
+    "SHA384": config.USM_AUTH_HMAC256_SHA384,
+    "SHA512": config.USM_AUTH_HMAC384_SHA512,
+}
+# AES192/AES256 as net-snmp, Cisco and most vendors derive them (draft-reeder "Blumenthal"
+# is the other, rarer key extension).
+PRIV_PROTOCOLS: dict[str, Any] = {
+    "DES": config.USM_PRIV_CBC56_DES,
+    "3DES": config.USM_PRIV_CBC168_3DES,
+    "AES": config.USM_PRIV_CFB128_AES,
+    "AES192": config.USM_PRIV_CFB192_AES,
+    "AES256": config.USM_PRIV_CFB256_AES,
+}
+MESSAGE_PROCESSING_MODEL = {"1": 0, "2c": 1, "3": 3}
+
+
+class TargetConfigError(ValueError):
+    """An SnmpTarget that cannot be configured (missing credentials, bad address)."""
+
+
+class EngineTargets:
+    """Target names in one SnmpEngine's LCD, configured per target on first use and cached."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._names = count(1)
+        self._target_names: dict[SnmpTarget, str] = {}
+        self._security_names: dict[tuple[object, ...], str] = {}
+        self._params_names: dict[tuple[str, str, int], str] = {}
+        self._address_names: dict[tuple[object, ...], str] = {}
+        self._transports: dict[tuple[int, ...], TrioUdpTransport] = {}
+
+    def name_for(self, target: SnmpTarget) -> str:
+        name = self._target_names.get(target)
+        if name is None:
+            name = self._configure(target)
+            self._target_names[target] = name
+        return name
+
+    def _configure(self, target: SnmpTarget) -> str:
+        domain = self._domain_for(target.address)
+        security_name, security_level = self._security_for(target)
+        model = MESSAGE_PROCESSING_MODEL[target.version]
+        params_key = (security_name, security_level, model)
+        params_name = self._params_names.get(params_key)
+        if params_name is None:
+            params_name = f"params-{next(self._names)}"
+            config.add_target_parameters(
+                self._engine, params_name, security_name, security_level, model
+            )
+            self._params_names[params_key] = params_name
+        address_key = (
+            params_name,
+            domain,
+            target.address,
+            target.port,
+            target.timeout,
+            target.retries,
+        )
+        address_name = self._address_names.get(address_key)
+        if address_name is None:
+            address_name = f"target-{next(self._names)}"
+            config.add_target_address(
+                self._engine,
+                address_name,
+                domain,
+                (target.address, target.port),
+                params_name,
+                # SNMP-TARGET-MIB counts in hundredths of a second.
+                timeout=max(1, round(target.timeout * 100)),
+                retryCount=max(0, target.retries),
+            )
+            self._address_names[address_key] = address_name
+        return address_name
+
+    def _domain_for(self, address: str) -> tuple[int, ...]:
+        try:
+            version = ipaddress.ip_address(address.split("%", 1)[0]).version
+        except ValueError:
+            raise TargetConfigError(f"not an IP address: {address!r}") from None
+        domain = UDP_IPV6_DOMAIN if version == 6 else UDP_IPV4_DOMAIN
+        if domain not in self._transports:
+            transport_type = TrioUdp6Transport if version == 6 else TrioUdpTransport
+            transport = transport_type().open_client_mode()
+            config.add_transport(self._engine, domain, transport)
+            self._transports[domain] = transport
+        return domain
+
+    def _security_for(self, target: SnmpTarget) -> tuple[str, str]:
+        if target.version in ("1", "2c"):
+            if target.community is None:
+                raise TargetConfigError(f"SNMPv{target.version} target without a community")
+            # One community entry per community *string*: two entries with the same string
+            # make pysnmp drop the responses.
+            key: tuple[object, ...] = ("community", target.community)
+            name = self._security_names.get(key)
+            if name is None:
+                name = f"community-{next(self._names)}"
+                config.add_v1_system(self._engine, name, target.community)
+                self._security_names[key] = name
+            return name, "noAuthNoPriv"
+        return self._usm_user_for(target)
+
+    def _usm_user_for(self, target: SnmpTarget) -> tuple[str, str]:
+        if not target.user:
+            raise TargetConfigError("SNMPv3 target without a user")
+        auth_protocol = config.USM_AUTH_NONE
+        priv_protocol = config.USM_PRIV_NONE
+        level = "noAuthNoPriv"
+        if target.auth_protocol is not None:
+            if not target.auth_key:
+                raise TargetConfigError("SNMPv3 auth protocol without an auth key")
+            auth_protocol = AUTH_PROTOCOLS[target.auth_protocol]
+            level = "authNoPriv"
+            if target.priv_protocol is not None:
+                if not target.priv_key:
+                    raise TargetConfigError("SNMPv3 privacy protocol without a privacy key")
+                priv_protocol = PRIV_PROTOCOLS[target.priv_protocol]
+                level = "authPriv"
+        elif target.priv_protocol is not None:
+            raise TargetConfigError("SNMPv3 privacy needs authentication too")
+        # The same user name may come with different keys (a key rotation in progress, a
+        # typo on one device): each credential set gets its own USM security name.
+        key = (
+            "usm",
+            target.user,
+            target.auth_protocol,
+            target.auth_key,
+            target.priv_protocol,
+            target.priv_key,
+        )
+        name = self._security_names.get(key)
+        if name is None:
+            name = f"usm-{next(self._names)}"
+            config.add_v3_user(
+                self._engine,
+                target.user,
+                auth_protocol,
+                target.auth_key,
+                priv_protocol,
+                target.priv_key,
+                securityName=name,
+            )
+            self._security_names[key] = name
+        return name, level
