@@ -1,0 +1,255 @@
+"""The ICMP service under trio: one socket per address family shared by every probe, one reader
+task per socket, paced sends."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+
+import trio
+
+from netwatch.icmp.matching import (
+    TOKEN_LENGTH,
+    IdentifierPool,
+    OutstandingRequests,
+    Probe,
+    Request,
+)
+from netwatch.icmp.packets import (
+    Family,
+    build_echo_request,
+    family_of,
+    parse_icmp,
+    parse_queued_error,
+)
+from netwatch.icmp.sockets import (
+    DEFAULT_RECEIVE_BUFFER,
+    IP_RECVERR,
+    IPV6_RECVERR,
+    IcmpPermissionError,
+    IcmpSocket,
+    SocketKind,
+    open_icmp_socket,
+)
+from netwatch.samples import PingResult
+
+PAYLOAD_LENGTH = 56  # the classic ping size: 64-byte ICMP message
+RECEIVE_SIZE = 4096
+# Packets read per wake-up before yielding, so a flood of replies cannot starve other tasks.
+RECEIVE_BATCH = 256
+
+_identifiers = IdentifierPool()
+
+
+class _Endpoint:
+    """One socket, its reader's table, and the wake-up for probes waiting for free sequences."""
+
+    def __init__(self, icmp_socket: IcmpSocket, identifier: int) -> None:
+        self.icmp_socket = icmp_socket
+        self.table = OutstandingRequests(identifier)
+        self.slots_freed = trio.Event()
+        self.closed = False
+
+    @property
+    def sock(self) -> socket.socket:
+        return self.icmp_socket.sock
+
+    def release(self, probe: Probe) -> PingResult:
+        result = self.table.close_probe(probe)
+        self.slots_freed.set()
+        self.slots_freed = trio.Event()
+        return result
+
+
+class Pinger:
+    """ICMP echo to IP literals (v4 and v6) for any number of concurrent callers.
+
+    Start it in a nursery (`await nursery.start(pinger.run)`), then call `ping()` from any task.
+    """
+
+    def __init__(
+        self,
+        *,
+        socket_kind: SocketKind = SocketKind.AUTO,
+        send_spacing: float = 20e-6,
+        receive_buffer: int = DEFAULT_RECEIVE_BUFFER,
+    ) -> None:
+        self._socket_kind = socket_kind
+        self._send_spacing = send_spacing
+        self._receive_buffer = receive_buffer
+        self._endpoints: dict[Family, _Endpoint] = {}
+        self._unavailable: dict[Family, str] = {}
+        self._next_send_slot = 0.0
+        self._running = False
+
+    @property
+    def socket_kinds(self) -> dict[Family, SocketKind]:
+        return {family: e.icmp_socket.kind for family, e in self._endpoints.items()}
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        if self._running:
+            raise RuntimeError("Pinger.run() is already running")
+        self._running = True
+        try:
+            self._open_endpoints()
+            async with trio.open_nursery() as nursery:
+                for endpoint in self._endpoints.values():
+                    nursery.start_soon(self._read_forever, endpoint)
+                task_status.started()
+        finally:
+            self._close_endpoints()
+            self._running = False
+
+    def _open_endpoints(self) -> None:
+        permission_errors: list[IcmpPermissionError] = []
+        for family in Family:
+            try:
+                icmp_socket = open_icmp_socket(family, self._socket_kind, self._receive_buffer)
+            except IcmpPermissionError as error:
+                permission_errors.append(error)
+                self._unavailable[family] = str(error)
+                continue
+            except OSError as error:  # e.g. IPv6 disabled on this host
+                self._unavailable[family] = f"no ICMP socket for IPv{family.value}: {error}"
+                continue
+            identifier = icmp_socket.kernel_identifier
+            if identifier is None:
+                identifier = _identifiers.acquire()
+            self._endpoints[family] = _Endpoint(icmp_socket, identifier)
+        if not self._endpoints:
+            if permission_errors:
+                raise permission_errors[0]
+            raise OSError("; ".join(self._unavailable.values()))
+
+    def _close_endpoints(self) -> None:
+        for endpoint in self._endpoints.values():
+            endpoint.closed = True
+            if endpoint.icmp_socket.kernel_identifier is None:
+                _identifiers.release(endpoint.table.identifier)
+            trio.lowlevel.notify_closing(endpoint.sock)
+            endpoint.sock.close()
+            endpoint.slots_freed.set()
+        self._endpoints.clear()
+        self._unavailable.clear()
+
+    # `timeout` is the per-request reply wait of the contract, not a deadline for the call.
+    async def ping(
+        self,
+        address: str,
+        *,
+        count: int = 3,
+        interval: float = 0.2,
+        timeout: float = 1.0,  # noqa: ASYNC109
+    ) -> PingResult:
+        """Send `count` echo requests `interval` s apart; each waits up to `timeout` s for its
+        reply. `address` must be an IP literal (ValueError otherwise)."""
+        family = family_of(address)
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        if not self._running:
+            raise RuntimeError("start Pinger.run() in a nursery before calling ping()")
+        endpoint = self._endpoints.get(family)
+        if endpoint is None:
+            reason = self._unavailable.get(family, f"IPv{family.value} ICMP unavailable")
+            return PingResult(address=address, sent=0, received=0, error=reason)
+        while endpoint.table.free_slots < count and not endpoint.closed:
+            await endpoint.slots_freed.wait()
+        if endpoint.closed:
+            raise trio.ClosedResourceError("the Pinger has stopped")
+        probe = endpoint.table.open_probe(address, count)
+        try:
+            async with trio.open_nursery() as waiters:
+                for index, request in enumerate(probe.requests):
+                    if index:
+                        await trio.sleep(interval)
+                    done = trio.Event()
+                    request.on_done = done.set
+                    await self._send(endpoint, request)
+                    reply_deadline = trio.current_time() + timeout
+                    waiters.start_soon(self._await_request, request, done, reply_deadline)
+        finally:
+            result = endpoint.release(probe)
+        return result
+
+    async def _send(self, endpoint: _Endpoint, request: Request) -> None:
+        await self._wait_for_send_slot()
+        identifier, sequence = request.key
+        payload = request.token + bytes(PAYLOAD_LENGTH - TOKEN_LENGTH)
+        packet = build_echo_request(endpoint.icmp_socket.family, identifier, sequence, payload)
+        while True:
+            if endpoint.closed:
+                raise trio.ClosedResourceError("the Pinger has stopped")
+            try:
+                endpoint.sock.sendto(packet, (request.probe.match_address, 0))
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(endpoint.sock)
+                continue
+            except OSError as error:
+                endpoint.table.mark_send_failed(request, error.strerror or str(error))
+                return
+            endpoint.table.mark_sent(request, time.monotonic())
+            return
+
+    async def _wait_for_send_slot(self) -> None:
+        # Spread sends over time so thousands of probes started together do not burst into the
+        # socket buffers and the network in the same millisecond.
+        now = trio.current_time()
+        slot = max(now, self._next_send_slot)
+        self._next_send_slot = slot + self._send_spacing
+        await trio.sleep_until(slot)
+
+    @staticmethod
+    async def _await_request(request: Request, done: trio.Event, deadline: float) -> None:
+        with trio.move_on_at(deadline):
+            await done.wait()
+        OutstandingRequests.mark_timed_out(request)
+
+    async def _read_forever(self, endpoint: _Endpoint) -> None:
+        icmp_socket = endpoint.icmp_socket
+        while True:
+            await trio.lowlevel.wait_readable(endpoint.sock)
+            if icmp_socket.kind is SocketKind.DGRAM:
+                self._drain_error_queue(endpoint)
+            for _ in range(RECEIVE_BATCH):
+                try:
+                    packet, source = endpoint.sock.recvfrom(RECEIVE_SIZE)
+                except BlockingIOError:
+                    break
+                except OSError as error:
+                    # A pending socket error (datagram sockets with RECVERR) is reported once
+                    # by recv; its details are in the error queue.
+                    if error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES):
+                        self._drain_error_queue(endpoint)
+                        continue
+                    raise
+                message = parse_icmp(
+                    icmp_socket.family,
+                    packet,
+                    source[0],
+                    has_ip_header=icmp_socket.has_ip_header,
+                )
+                if message is not None:
+                    endpoint.table.handle(message, time.monotonic())
+
+    @staticmethod
+    def _drain_error_queue(endpoint: _Endpoint) -> None:
+        family = endpoint.icmp_socket.family
+        level, option = (
+            (socket.SOL_IP, IP_RECVERR)
+            if family is Family.V4
+            else (socket.IPPROTO_IPV6, IPV6_RECVERR)
+        )
+        while True:
+            try:
+                quoted, ancillary, _flags, destination = endpoint.sock.recvmsg(
+                    RECEIVE_SIZE, 512, socket.MSG_ERRQUEUE
+                )
+            except (BlockingIOError, InterruptedError):
+                return
+            for cmsg_level, cmsg_type, data in ancillary:
+                if (cmsg_level, cmsg_type) != (level, option):
+                    continue
+                report = parse_queued_error(family, data, quoted, destination[0])
+                if report is not None:
+                    endpoint.table.handle(report, time.monotonic())
