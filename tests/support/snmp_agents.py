@@ -1,1 +1,277 @@
-"""Test fixtures: snmp_agents (real agents/servers started by the tests themselves)."""
+"""Test fixtures: real SNMP agents on 127.0.0.1, started by the tests themselves.
+
+- `snmpsim_agent`: snmpsim serving a temporary copy of SHARED/snmprec; the community of a
+  recording is its file name without `.snmprec`.
+- `snmpd_agent`: Debian's net-snmp snmpd in the foreground with a v2c community and SNMPv3
+  users (authPriv and authNoPriv) defined with createUser in a generated configuration.
+
+A missing agent binary fails the fixture with the install hint: these tests must not pass by
+skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.proto.api import v2c
+
+from netwatch.snmp.target import AuthProtocol, PrivProtocol, SnmpTarget
+
+from .paths import REPO, SHARED
+
+LOOPBACK = "127.0.0.1"
+SNMPSIM_BINARY = REPO / ".venv" / "bin" / "snmpsim-command-responder"
+SNMPD_BINARY = Path("/usr/sbin/snmpd")
+STARTUP_TIMEOUT_S = 20.0
+SYS_UPTIME_OID = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+# net-snmp spells the SHA-2 family with a dash.
+NET_SNMP_AUTH_NAMES: dict[str, str] = {
+    "MD5": "MD5",
+    "SHA": "SHA",
+    "SHA224": "SHA-224",
+    "SHA256": "SHA-256",
+    "SHA384": "SHA-384",
+    "SHA512": "SHA-512",
+}
+
+
+@dataclass(frozen=True)
+class SnmpsimAgent:
+    address: str
+    port: int
+    devices: tuple[str, ...]
+
+    def target(self, device: str, *, timeout: float = 2.0, retries: int = 1) -> SnmpTarget:
+        return SnmpTarget(
+            self.address,
+            self.port,
+            "2c",
+            community=device.encode(),
+            timeout=timeout,
+            retries=retries,
+        )
+
+
+@dataclass(frozen=True)
+class SnmpdUser:
+    name: str
+    auth_protocol: AuthProtocol
+    auth_key: bytes = field(repr=False)
+    priv_protocol: PrivProtocol | None = None
+    priv_key: bytes | None = field(default=None, repr=False)
+
+    def create_user_line(self) -> str:
+        auth = NET_SNMP_AUTH_NAMES[self.auth_protocol]
+        line = f'createUser {self.name} {auth} "{self.auth_key.decode()}"'
+        if self.priv_protocol is not None and self.priv_key is not None:
+            line += f' {self.priv_protocol} "{self.priv_key.decode()}"'
+        return line
+
+    @property
+    def level(self) -> str:
+        return "priv" if self.priv_protocol else "auth"
+
+
+@dataclass(frozen=True)
+class SnmpdAgent:
+    address: str
+    port: int
+    community: bytes = field(repr=False)
+    users: dict[str, SnmpdUser]
+
+    def v2c_target(self, *, timeout: float = 2.0, retries: int = 1) -> SnmpTarget:
+        return SnmpTarget(
+            self.address,
+            self.port,
+            "2c",
+            community=self.community,
+            timeout=timeout,
+            retries=retries,
+        )
+
+    def v3_target(self, user: str, *, timeout: float = 2.0, retries: int = 1) -> SnmpTarget:
+        account = self.users[user]
+        return SnmpTarget(
+            self.address,
+            self.port,
+            "3",
+            user=account.name,
+            auth_protocol=account.auth_protocol,
+            auth_key=account.auth_key,
+            priv_protocol=account.priv_protocol,
+            priv_key=account.priv_key,
+            timeout=timeout,
+            retries=retries,
+        )
+
+
+SNMPD_USERS = (
+    SnmpdUser("nw-authpriv", "SHA", b"auth-secret-1", "AES", b"priv-secret-1"),
+    SnmpdUser("nw-authnopriv", "SHA256", b"auth-secret-2"),
+    SnmpdUser("nw-sha512-aes", "SHA512", b"auth-secret-3", "AES", b"priv-secret-3"),
+    SnmpdUser("nw-md5-des", "MD5", b"auth-secret-4", "DES", b"priv-secret-4"),
+)
+SNMPD_COMMUNITY = b"nw-community"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _require_binary(path: Path, install_hint: str) -> None:
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: {install_hint}", pytrace=False)
+
+
+def _v2c_get_packet(community: bytes) -> bytes:
+    pdu = v2c.GetRequestPDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, [(SYS_UPTIME_OID, v2c.null)])
+    message = v2c.Message()
+    v2c.apiMessage.set_defaults(message)
+    v2c.apiMessage.set_community(message, community)
+    v2c.apiMessage.set_pdu(message, pdu)
+    packet: bytes = encoder.encode(message)
+    return packet
+
+
+def _answers(port: int, community: bytes) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(0.3)
+        probe.sendto(_v2c_get_packet(community), (LOOPBACK, port))
+        try:
+            reply, _ = probe.recvfrom(65535)
+        except (TimeoutError, ConnectionRefusedError):
+            return False
+    decoder.decode(reply, asn1Spec=v2c.Message())
+    return True
+
+
+def _wait_until_answering(
+    process: subprocess.Popen[bytes], port: int, community: bytes, log_path: Path
+) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"agent exited with {process.returncode}:\n{_tail(log_path)}", pytrace=False
+            )
+        if _answers(port, community):
+            return
+    process.kill()
+    pytest.fail(f"agent did not answer within {STARTUP_TIMEOUT_S}s:\n{_tail(log_path)}")
+
+
+def _tail(log_path: Path) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
+    _require_binary(SNMPSIM_BINARY, "pip install 'snmpsim==1.2.2' 'pysmi>=2,<3' into .venv")
+    recordings = sorted((SHARED / "snmprec").glob("*.snmprec"))
+    if not recordings:
+        pytest.fail(f"no .snmprec recordings under {SHARED / 'snmprec'}", pytrace=False)
+    base = tmp_path_factory.mktemp("snmpsim")
+    data_dir, cache_dir = base / "data", base / "cache"
+    data_dir.mkdir()
+    cache_dir.mkdir()
+    for recording in recordings:
+        shutil.copy(recording, data_dir / recording.name)
+    port = free_udp_port()
+    env = dict(os.environ)
+    if os.geteuid() == 0:
+        # Dropping to `nobody` fails when the venv's interpreter lives under /root.
+        env["SNMPSIM_ALLOW_ROOT"] = "true"
+    log_path = base / "snmpsim.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                str(SNMPSIM_BINARY),
+                f"--data-dir={data_dir}",
+                f"--cache-dir={cache_dir}",
+                f"--agent-udpv4-endpoint={LOOPBACK}:{port}",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=base,
+        )
+    try:
+        devices = tuple(recording.stem for recording in recordings)
+        _wait_until_answering(process, port, devices[0].encode(), log_path)
+        yield SnmpsimAgent(LOOPBACK, port, devices)
+    finally:
+        _stop(process)
+
+
+def _snmpd_config() -> str:
+    lines = [
+        f"rocommunity {SNMPD_COMMUNITY.decode()} {LOOPBACK}",
+        *(user.create_user_line() for user in SNMPD_USERS),
+        *(f"rouser {user.name} {user.level}" for user in SNMPD_USERS),
+        "sysLocation netwatch test agent",
+        "sysContact netwatch-tests",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdAgent]:
+    _require_binary(SNMPD_BINARY, "apt-get install -y snmpd snmp")
+    base = tmp_path_factory.mktemp("snmpd")
+    persistent_dir = base / "persistent"
+    persistent_dir.mkdir()
+    port = free_udp_port()
+    config_path = base / "snmpd.conf"
+    config_path.write_text(_snmpd_config())
+    log_path = base / "snmpd.log"
+    # No MIB loading: the agent does not need names, and it keeps start-up quiet and fast.
+    env = dict(os.environ, SNMP_PERSISTENT_DIR=str(persistent_dir), MIBS="", MIBDIRS=str(base))
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                str(SNMPD_BINARY),
+                "-f",
+                "-Lo",
+                "-C",
+                "-c",
+                str(config_path),
+                "-p",
+                str(base / "snmpd.pid"),
+                f"udp:{LOOPBACK}:{port}",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=base,
+        )
+    try:
+        _wait_until_answering(process, port, SNMPD_COMMUNITY, log_path)
+        yield SnmpdAgent(LOOPBACK, port, SNMPD_COMMUNITY, {user.name: user for user in SNMPD_USERS})
+    finally:
+        _stop(process)

@@ -14,12 +14,11 @@ from typing import Any
 
 import trio
 from pyasn1.type import univ
-from pysnmp.entity.engine import SnmpEngine
-from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.proto.error import StatusInformation
 
 from netwatch.samples import SnmpError, SnmpErrorKind
-from netwatch.snmp.engine_targets import EngineTargets, TargetConfigError
+from netwatch.snmp.engine_realm import EngineRealm
+from netwatch.snmp.engine_targets import TargetConfigError
 from netwatch.snmp.error_mapping import (
     NO_SUCH_NAME,
     error_from_indication,
@@ -29,7 +28,6 @@ from netwatch.snmp.error_mapping import (
 from netwatch.snmp.oids import format_oid, is_in_subtree, parse_oid
 from netwatch.snmp.results import NOT_SUPPORTED_TYPES, GetResult, RawValue, VarBind, WalkResult
 from netwatch.snmp.target import SnmpTarget
-from netwatch.snmp.trio_carrier import TrioDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -57,34 +55,30 @@ class _Pending:
 
 
 class SnmpClient:
-    """All SNMP traffic of one process: one engine, one socket per address family."""
+    """All SNMP traffic of one process: one engine, one socket per address family.
+
+    A second engine (with its own sockets) is started only when an SNMPv3 user name turns up
+    with keys different from those the first engine already holds for it.
+    """
 
     def __init__(self, *, max_repetitions: int = DEFAULT_MAX_REPETITIONS) -> None:
         self._max_repetitions = max_repetitions
-        self._engine = SnmpEngine()
-        self._dispatcher = TrioDispatcher()
-        self._engine.register_transport_dispatcher(self._dispatcher)
-        self._targets = EngineTargets(self._engine)
-        self._get_generator = cmdgen.GetCommandGenerator()
-        self._next_generator = cmdgen.NextCommandGenerator()
-        self._bulk_generator = cmdgen.BulkCommandGenerator()
-        (self._parse_errors,) = self._engine.get_mib_builder().import_symbols(
-            "__SNMPv2-MIB", "snmpInASNParseErrs"
-        )
-        self._parse_errors_seen = int(self._parse_errors.syntax)
-        self._last_garbage_from: dict[tuple[str, int], float] = {}
-        self._dispatcher.after_datagram = self._note_datagram
-        self._running = False
+        self._realms = [EngineRealm()]
+        self._nursery: trio.Nursery | None = None
 
     def __repr__(self) -> str:
-        return f"SnmpClient(running={self._running})"
+        return f"SnmpClient(running={self._nursery is not None}, engines={len(self._realms)})"
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self._running = True
         try:
-            await self._dispatcher.run(task_status=task_status)
+            async with trio.open_nursery() as nursery:
+                for realm in self._realms:
+                    await nursery.start(realm.dispatcher.run)
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
         finally:
-            self._running = False
+            self._nursery = None
 
     async def get(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult:
         """One GET PDU carrying all `oids`; the varbinds come back in request order."""
@@ -97,7 +91,7 @@ class SnmpClient:
         unsupported: dict[str, VarBind] = {}
         asking = requested
         while True:
-            response = await self._request(target, self._get_generator, asking)
+            response = await self._request(target, "get", asking)
             if isinstance(response, SnmpError):
                 return GetResult(error=response)
             # SNMPv1 has no per-varbind exceptions: one missing OID fails the whole PDU with
@@ -137,11 +131,9 @@ class SnmpClient:
         cursor = root
         while True:
             if target.version == "1":
-                response = await self._request(target, self._next_generator, (format_oid(cursor),))
+                response = await self._request(target, "next", (format_oid(cursor),))
             else:
-                response = await self._request(
-                    target, self._bulk_generator, (format_oid(cursor),), bulk=True
-                )
+                response = await self._request(target, "bulk", (format_oid(cursor),))
             if isinstance(response, SnmpError):
                 # An empty GETNEXT/GETBULK reply is how some agents end a MIB view.
                 if response.kind is SnmpErrorKind.MALFORMED and "emptyResponse" in response.message:
@@ -176,15 +168,12 @@ class SnmpClient:
     async def _request(
         self,
         target: SnmpTarget,
-        generator: Any,
+        kind: str,
         oids: tuple[str, ...],
-        *,
-        bulk: bool = False,
     ) -> _RawResponse | SnmpError:
-        if not self._running:
-            raise RuntimeError("SnmpClient.run() must be started before requests are made")
+        realm = await self._realm_for(target)
         try:
-            target_name = self._targets.name_for(target)
+            target_name = realm.targets.name_for(target)
         except TargetConfigError as exc:
             return SnmpError(SnmpErrorKind.TRANSPORT, str(exc))
         except OSError as exc:
@@ -193,9 +182,9 @@ class SnmpClient:
         pending = _Pending()
         started_at = trio.current_time()
         try:
-            if bulk:
-                generator.send_varbinds(
-                    self._engine,
+            if kind == "bulk":
+                realm.bulk_generator.send_varbinds(
+                    realm.engine,
                     target_name,
                     None,
                     b"",
@@ -206,8 +195,9 @@ class SnmpClient:
                     pending,
                 )
             else:
+                generator = realm.get_generator if kind == "get" else realm.next_generator
                 generator.send_varbinds(
-                    self._engine, target_name, None, b"", varbinds, self._on_response, pending
+                    realm.engine, target_name, None, b"", varbinds, self._on_response, pending
                 )
         except StatusInformation as exc:
             return error_from_indication(exc.get("errorIndication", "sendFailed"))
@@ -218,9 +208,9 @@ class SnmpClient:
             # pysnmp's own timer should have answered first; this is the safety net.
             return SnmpError(SnmpErrorKind.TIMEOUT, "no response (request deadline passed)")
         if response.indication is not None:
-            if indication_name(response.indication) == "requestTimedOut" and self._sent_garbage(
-                target, since=started_at
-            ):
+            if indication_name(
+                response.indication
+            ) == "requestTimedOut" and realm.sent_garbage_since(target, started_at):
                 return SnmpError(
                     SnmpErrorKind.MALFORMED, "agent replied only with undecodable datagrams"
                 )
@@ -242,15 +232,16 @@ class SnmpClient:
         )
         pending.done.set()
 
-    def _note_datagram(self, sender: tuple[Any, ...], failure: BaseException | None) -> None:
-        parse_errors = int(self._parse_errors.syntax)
-        if failure is not None or parse_errors != self._parse_errors_seen:
-            self._last_garbage_from[(str(sender[0]), int(sender[1]))] = trio.current_time()
-        self._parse_errors_seen = parse_errors
-
-    def _sent_garbage(self, target: SnmpTarget, *, since: float) -> bool:
-        seen_at = self._last_garbage_from.get((target.address, target.port))
-        return seen_at is not None and seen_at >= since
+    async def _realm_for(self, target: SnmpTarget) -> EngineRealm:
+        if self._nursery is None:
+            raise RuntimeError("SnmpClient.run() must be started before requests are made")
+        for realm in self._realms:
+            if realm.accepts(target):
+                return realm
+        realm = EngineRealm()
+        self._realms.append(realm)
+        await self._nursery.start(realm.dispatcher.run)
+        return realm
 
 
 def _deadline_for(target: SnmpTarget) -> float:

@@ -55,6 +55,19 @@ class EngineTargets:
         self._params_names: dict[tuple[str, str, int], str] = {}
         self._address_names: dict[tuple[object, ...], str] = {}
         self._transports: dict[tuple[int, ...], TrioUdpTransport] = {}
+        self._usm_credentials: dict[str, tuple[object, ...]] = {}
+
+    def accepts(self, target: SnmpTarget) -> bool:
+        """False when this engine already knows the target's SNMPv3 user with other keys.
+
+        pysnmp's USM tables are indexed by user name (a security name different from the
+        user name is not looked up consistently), so one engine holds one credential set
+        per user name.
+        """
+        if target.version != "3" or target.user is None:
+            return True
+        known = self._usm_credentials.get(target.user)
+        return known is None or known == _usm_credentials(target)
 
     def name_for(self, target: SnmpTarget) -> str:
         name = self._target_names.get(target)
@@ -145,19 +158,9 @@ class EngineTargets:
                 level = "authPriv"
         elif target.priv_protocol is not None:
             raise TargetConfigError("SNMPv3 privacy needs authentication too")
-        # The same user name may come with different keys (a key rotation in progress, a
-        # typo on one device): each credential set gets its own USM security name.
-        key = (
-            "usm",
-            target.user,
-            target.auth_protocol,
-            target.auth_key,
-            target.priv_protocol,
-            target.priv_key,
-        )
-        name = self._security_names.get(key)
-        if name is None:
-            name = f"usm-{next(self._names)}"
+        credentials = _usm_credentials(target)
+        known = self._usm_credentials.get(target.user)
+        if known is None:
             config.add_v3_user(
                 self._engine,
                 target.user,
@@ -165,7 +168,12 @@ class EngineTargets:
                 target.auth_key,
                 priv_protocol,
                 target.priv_key,
-                securityName=name,
             )
-            self._security_names[key] = name
-        return name, level
+            self._usm_credentials[target.user] = credentials
+        elif known != credentials:
+            raise TargetConfigError("SNMPv3 user already configured with other keys")
+        return target.user, level
+
+
+def _usm_credentials(target: SnmpTarget) -> tuple[object, ...]:
+    return (target.auth_protocol, target.auth_key, target.priv_protocol, target.priv_key)

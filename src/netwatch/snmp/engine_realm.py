@@ -1,0 +1,50 @@
+"""One pysnmp SnmpEngine with its trio dispatcher, target configuration and generators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdgen
+
+from netwatch.snmp.engine_targets import EngineTargets
+from netwatch.snmp.target import SnmpTarget
+from netwatch.snmp.trio_carrier import TrioDispatcher
+
+
+class EngineRealm:
+    """An SNMP engine and everything that must share its tables.
+
+    It also remembers which agents sent datagrams the engine could not decode, so that a
+    request ending in a timeout can be reported as the malformed reply it really was.
+    """
+
+    def __init__(self) -> None:
+        self.engine = SnmpEngine()
+        self.dispatcher = TrioDispatcher()
+        self.engine.register_transport_dispatcher(self.dispatcher)
+        self.targets = EngineTargets(self.engine)
+        self.get_generator: Any = cmdgen.GetCommandGenerator()
+        self.next_generator: Any = cmdgen.NextCommandGenerator()
+        self.bulk_generator: Any = cmdgen.BulkCommandGenerator()
+        # pysnmp counts and silently drops undecodable messages (RFC 3412 §4.2.1.2).
+        (self._parse_errors,) = self.engine.get_mib_builder().import_symbols(
+            "__SNMPv2-MIB", "snmpInASNParseErrs"
+        )
+        self._parse_errors_seen = int(self._parse_errors.syntax)
+        self._last_garbage_from: dict[tuple[str, int], float] = {}
+        self.dispatcher.after_datagram = self._note_datagram
+
+    def accepts(self, target: SnmpTarget) -> bool:
+        return self.targets.accepts(target)
+
+    def sent_garbage_since(self, target: SnmpTarget, since: float) -> bool:
+        seen_at = self._last_garbage_from.get((target.address, target.port))
+        return seen_at is not None and seen_at >= since
+
+    def _note_datagram(self, sender: tuple[Any, ...], failure: BaseException | None) -> None:
+        parse_errors = int(self._parse_errors.syntax)
+        if failure is not None or parse_errors != self._parse_errors_seen:
+            self._last_garbage_from[(str(sender[0]), int(sender[1]))] = trio.current_time()
+        self._parse_errors_seen = parse_errors
