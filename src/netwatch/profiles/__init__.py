@@ -1,0 +1,1 @@
+"""Built-in device profiles: one TOML file per profile name, loaded by netwatch.snmp.profiles."""
