@@ -1,0 +1,122 @@
+"""The `netwatch` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+import trio
+
+from netwatch import __version__
+from netwatch.inventory import DeviceConfig, Inventory, InventoryError, load_inventory
+
+DEFAULT_CONFIG = Path("devices.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="netwatch", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every poll (debug)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the monitoring daemon")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+    check = commands.add_parser("check-config", help="validate an inventory and summarise it")
+    check.add_argument("config", type=Path, nargs="?", default=DEFAULT_CONFIG)
+
+    show = commands.add_parser("show-device", help="print a device's resolved settings")
+    show.add_argument("device_id")
+    show.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else getattr(logging, args.log_level.upper())
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # pysnmp and httpx log every datagram and request at debug; keep ours readable.
+    for noisy in ("pysnmp", "httpx", "httpcore", "hpack"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+
+    if args.command == "run":
+        return _run(args.config)
+    if args.command == "check-config":
+        return _check_config(args.config)
+    if args.command == "show-device":
+        return _show_device(args.config, args.device_id)
+    return 2
+
+
+def _load(path: Path) -> Inventory | None:
+    try:
+        inventory = load_inventory(path)
+    except InventoryError as exc:
+        print(f"netwatch: {path}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+    for warning in inventory.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return inventory
+
+
+def _run(path: Path) -> int:
+    from netwatch.daemon import run_daemon
+    from netwatch.icmp.sockets import IcmpPermissionError
+
+    inventory = _load(path)
+    if inventory is None:
+        return 2
+    try:
+        trio.run(run_daemon, inventory)
+    except IcmpPermissionError as exc:
+        print(f"netwatch: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_config(path: Path) -> int:
+    inventory = _load(path)
+    if inventory is None:
+        return 2
+    devices = inventory.devices
+    print(f"{path}: OK, {len(devices)} devices")
+    for title, counts in (
+        ("profile", Counter(d.profile for d in devices)),
+        ("site", Counter(d.site or "(no site)" for d in devices)),
+    ):
+        print(f"  by {title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    children = Counter(d.parent for d in devices if d.parent)
+    if children:
+        print("  parents: " + ", ".join(f"{p} ({n} behind)" for p, n in sorted(children.items())))
+    print(f"  paging: {'PagerDuty' if inventory.routing_key else 'dry run (no routing key)'}")
+    if inventory.warnings:
+        print(f"  {len(inventory.warnings)} warning(s), see above")
+    return 0
+
+
+def _show_device(path: Path, device_id: str) -> int:
+    inventory = _load(path)
+    if inventory is None:
+        return 2
+    device = inventory.by_id().get(device_id)
+    if device is None:
+        print(f"netwatch: no device {device_id!r} in {path}", file=sys.stderr)
+        return 1
+    print(describe_device(device))
+    return 0
+
+
+def describe_device(device: DeviceConfig) -> str:
+    """Resolved settings as JSON, secrets masked (pydantic prints SecretBytes as '**********')."""
+    return device.model_dump_json(indent=2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

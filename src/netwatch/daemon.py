@@ -1,0 +1,75 @@
+"""`netwatch run`: start the services in one nursery, run the cycle, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import trio
+
+from netwatch.delivery import EventsApiSender, PrintingSender, Sender
+from netwatch.icmp import Pinger
+from netwatch.inventory import Inventory
+from netwatch.monitor import Monitor
+from netwatch.notifier import Notifier
+from netwatch.poller import NetworkProber
+from netwatch.snmp.client import SnmpClient
+
+log = logging.getLogger("netwatch")
+
+DRY_RUN_ROUTING_KEY = "dry-run"
+
+
+def make_sender(inventory: Inventory, dry_run_stream: TextIO | None = None) -> Sender:
+    if inventory.routing_key is None:
+        return PrintingSender(dry_run_stream)
+    return EventsApiSender(url=inventory.pagerduty.events_url)
+
+
+def make_notifier(inventory: Inventory) -> Notifier:
+    key = inventory.routing_key.decode() if inventory.routing_key else DRY_RUN_ROUTING_KEY
+    return Notifier(routing_key=key, resend_interval=inventory.pagerduty.resend_interval)
+
+
+async def run_daemon(
+    inventory: Inventory,
+    *,
+    dry_run_stream: TextIO | None = None,
+    wall_clock: Callable[[], float] = time.time,
+    task_status: trio.TaskStatus[Monitor] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run until cancelled or until SIGINT/SIGTERM."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    log.info("received %s, stopping", signal.Signals(signum).name)
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(stop_on_signal)
+            pinger = Pinger()
+            snmp = SnmpClient()
+            sender = make_sender(inventory, dry_run_stream)
+            await nursery.start(pinger.run)
+            await nursery.start(snmp.run)
+            await nursery.start(sender.run)
+            if inventory.routing_key is None:
+                log.warning("no PagerDuty routing key configured: events are printed, not sent")
+            prober = NetworkProber(pinger, snmp, wall_clock=wall_clock)
+            monitor = Monitor(
+                inventory, prober, sender, notifier=make_notifier(inventory), wall_clock=wall_clock
+            )
+            log.info(
+                "netwatch started: %d devices, every %ss, inventory %s",
+                len(inventory.devices),
+                f"{inventory.settings.interval:g}",
+                inventory.source,
+            )
+            await nursery.start(monitor.run)
+            task_status.started(monitor)
+    log.info("netwatch stopped")
