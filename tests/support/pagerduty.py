@@ -294,7 +294,9 @@ def pagerduty_standin() -> Iterator[PagerDutyStandIn]:
     server = _Server(standin)
     host, port = server.server_address[:2]
     standin.url = f"http://{host!s}:{port}/v2/enqueue"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="pagerduty-standin", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="pagerduty-standin", daemon=True
+    )
     thread.start()
     try:
         yield standin
