@@ -1,0 +1,158 @@
+"""Real packets between network namespaces this test creates (TEST-NET addresses only), with the
+pinger running inside the source namespace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support.netns import NetnsLab
+
+pytestmark = pytest.mark.netns
+
+OPEN_PING_GROUPS = "0 2147483647"
+# Hang guard only: a request must end on its ICMP error, long before this reply timeout.
+LONG_TIMEOUT = 600.0
+
+
+def by_address(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    assert "results" in report, report
+    return {result["address"]: result for result in report["results"]}
+
+
+def test_silent_host_loses_everything(netns_lab: NetnsLab) -> None:
+    source = netns_lab.namespace("src")
+    target = netns_lab.namespace("dst")
+    netns_lab.link(
+        source, ["198.51.100.1/24", "2001:db8::1/64"], target, ["198.51.100.2/24", "2001:db8::2/64"]
+    )
+    addresses = ["198.51.100.2", "2001:db8::2"]
+
+    # Control: the same path answers while the target still replies to pings.
+    for result in by_address(netns_lab.ping_from(source, addresses, count=2, timeout=2.0)).values():
+        assert (result["sent"], result["received"], result["error"]) == (2, 2, None)
+
+    netns_lab.sysctl(target, "net.ipv4.icmp_echo_ignore_all", "1")
+    netns_lab.sysctl(target, "net.ipv6.icmp.echo_ignore_all", "1")
+    results = by_address(netns_lab.ping_from(source, addresses, count=3, timeout=0.5))
+
+    for address in addresses:
+        result = results[address]
+        assert (result["sent"], result["received"], result["rtts_ms"]) == (3, 0, [])
+        assert result["error"] is None
+
+
+def build_routed_pair(lab: NetnsLab) -> tuple[str, str]:
+    """source ── router; the source reaches 198.51.100.0/24 and 2001:db8:1::/48 via the router."""
+    source = lab.namespace("src")
+    router = lab.namespace("rtr")
+    lab.link(
+        source, ["198.51.100.1/30", "2001:db8::1/64"], router, ["198.51.100.2/30", "2001:db8::2/64"]
+    )
+    lab.exec(source, "ip", "route", "add", "198.51.100.0/24", "via", "198.51.100.2")
+    lab.exec(source, "ip", "-6", "route", "add", "2001:db8:1::/48", "via", "2001:db8::2")
+    for key, value in [
+        ("net.ipv4.ip_forward", "1"),
+        ("net.ipv6.conf.all.forwarding", "1"),
+        # Linux rate-limits ICMP errors per destination by default.
+        ("net.ipv4.icmp_ratelimit", "0"),
+        ("net.ipv6.icmp.ratelimit", "0"),
+    ]:
+        lab.sysctl(router, key, value)
+    return source, router
+
+
+# Each case gets fresh namespaces: IPv4 also rate-limits errors for unreachable/prohibit routes
+# per source host (a burst of 5, then 1/s, not tunable per namespace), so cases must not share.
+@pytest.mark.parametrize("socket_kind", ["raw", "dgram"])
+@pytest.mark.parametrize(
+    ("route_type", "prefix", "address", "expected_error"),
+    [
+        (
+            "unreachable",
+            "198.51.100.128/25",
+            "198.51.100.200",
+            "host unreachable (reported by 198.51.100.2)",
+        ),
+        (
+            "prohibit",
+            "198.51.100.64/26",
+            "198.51.100.70",
+            "communication administratively prohibited (reported by 198.51.100.2)",
+        ),
+        (
+            "unreachable",
+            "2001:db8:1::/64",
+            "2001:db8:1::9",
+            "no route to destination (reported by 2001:db8::2)",
+        ),
+        (
+            "prohibit",
+            "2001:db8:1:1::/64",
+            "2001:db8:1:1::9",
+            "communication administratively prohibited (reported by 2001:db8::2)",
+        ),
+    ],
+)
+def test_router_reports_unreachable_and_ends_the_wait(
+    netns_lab: NetnsLab,
+    socket_kind: str,
+    route_type: str,
+    prefix: str,
+    address: str,
+    expected_error: str,
+) -> None:
+    source, router = build_routed_pair(netns_lab)
+    netns_lab.exec(
+        router, "ip", "-6" if ":" in prefix else "-4", "route", "add", route_type, prefix
+    )
+    if socket_kind == "dgram":
+        netns_lab.sysctl(source, "net.ipv4.ping_group_range", OPEN_PING_GROUPS)
+
+    report = netns_lab.ping_from(
+        source, [address], count=3, timeout=LONG_TIMEOUT, socket_kind=socket_kind
+    )
+
+    assert report["socket_kinds"] == {"v4": socket_kind, "v6": socket_kind}
+    result = by_address(report)[address]
+    assert (result["sent"], result["received"], result["error"]) == (3, 0, expected_error)
+
+
+def test_datagram_sockets_are_used_when_raw_is_not_permitted(netns_lab: NetnsLab) -> None:
+    namespace = netns_lab.namespace("dgram")
+    netns_lab.sysctl(namespace, "net.ipv4.ping_group_range", OPEN_PING_GROUPS)
+
+    report = netns_lab.ping_from(
+        namespace, ["127.0.0.1", "::1", "127.9.8.7"], timeout=2.0, without_net_raw=True
+    )
+
+    assert report["socket_kinds"] == {"v4": "dgram", "v6": "dgram"}
+    for result in by_address(report).values():
+        assert (result["sent"], result["received"], result["error"]) == (3, 3, None)
+
+
+def test_without_any_icmp_permission_the_error_says_what_to_do(netns_lab: NetnsLab) -> None:
+    namespace = netns_lab.namespace("noperm")
+    netns_lab.sysctl(namespace, "net.ipv4.ping_group_range", "1 0")
+
+    report = netns_lab.ping_from(namespace, ["127.0.0.1"], without_net_raw=True)
+
+    assert report.get("exception") == "IcmpPermissionError", report
+    assert "setcap cap_net_raw+ep /" in report["message"]
+    assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in report["message"]
+
+
+def test_namespaces_are_removed_afterwards() -> None:
+    lab = NetnsLab()
+    try:
+        name = lab.namespace("gone")
+        assert name in netns_names()
+    finally:
+        lab.close()
+    assert name not in netns_names()
+
+
+def netns_names() -> set[str]:
+    from support.netns import run_command
+
+    return {line.split()[0] for line in run_command("ip", "netns", "list").splitlines() if line}
