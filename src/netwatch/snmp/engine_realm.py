@@ -29,10 +29,10 @@ class EngineRealm:
         self.next_generator: Any = cmdgen.NextCommandGenerator()
         self.bulk_generator: Any = cmdgen.BulkCommandGenerator()
         # pysnmp counts and silently drops undecodable messages (RFC 3412 §4.2.1.2).
-        (self._parse_errors,) = self.engine.get_mib_builder().import_symbols(
-            "__SNMPv2-MIB", "snmpInASNParseErrs"
+        self._rejection_counters = self.engine.get_mib_builder().import_symbols(
+            "__SNMPv2-MIB", "snmpInASNParseErrs", "snmpInBadVersions"
         )
-        self._parse_errors_seen = int(self._parse_errors.syntax)
+        self._rejections_seen = self._rejections()
         self._last_garbage_from: dict[tuple[str, int], float] = {}
         self.dispatcher.after_datagram = self._note_datagram
 
@@ -44,7 +44,10 @@ class EngineRealm:
         return seen_at is not None and seen_at >= since
 
     def _note_datagram(self, sender: tuple[Any, ...], failure: BaseException | None) -> None:
-        parse_errors = int(self._parse_errors.syntax)
-        if failure is not None or parse_errors != self._parse_errors_seen:
+        rejections = self._rejections()
+        if failure is not None or rejections != self._rejections_seen:
             self._last_garbage_from[(str(sender[0]), int(sender[1]))] = trio.current_time()
-        self._parse_errors_seen = parse_errors
+        self._rejections_seen = rejections
+
+    def _rejections(self) -> int:
+        return sum(int(counter.syntax) for counter in self._rejection_counters)

@@ -1,0 +1,173 @@
+"""Device profiles against snmpsim serving real recordings: the README table, exactly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+from support.snmp_agents import SnmpsimAgent
+
+from netwatch.samples import SnmpErrorKind
+from netwatch.snmp.client import SnmpClient
+from netwatch.snmp.profiles import (
+    PROFILE_NAMES,
+    ProfileError,
+    load_profile,
+    parse_profile,
+    read_profile,
+)
+
+# file → (profile, CPU %, temperature °C); None = not supported by the device.
+# unifi's only load figure (FROGFOOT loadValue = 24) is a load average ×100, not a CPU %.
+DEVICES: dict[str, tuple[str, float | None, float | None]] = {
+    "routeros_rb750gr3": ("mikrotik", 6.0, 38.0),
+    "routeros_crs317": ("mikrotik", 16.5, 44.0),
+    "airos": ("airos", 4.0, 66.0),
+    "edgeos": ("edgeos", 6.0, None),
+    "unifi": ("host-resources", None, None),
+    "epmp": ("cambium-epmp", 42.0, None),
+    "pmp_450i": ("cambium-pmp", None, -2.0),
+    "mimosa_b5": ("mimosa", None, 45.0),
+    "ios_c2960s": ("cisco-ios", 12.0, None),
+    "iosxe_ir1101": ("cisco-ios", None, 41.0),
+    "junos_ex": ("junos", 11.0, 35.0),
+    "linux_raspberrypi-gpiomonitor": ("linux", 1.75, 36.476),
+}
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SnmpClient]:
+    snmp = SnmpClient()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(snmp.run)
+        yield snmp
+        nursery.cancel_scope.cancel()
+
+
+def test_every_recording_is_covered(snmpsim_agent: SnmpsimAgent) -> None:
+    assert sorted(snmpsim_agent.devices) == sorted(DEVICES)
+
+
+def test_every_profile_loads() -> None:
+    assert set(PROFILE_NAMES) >= {
+        "mikrotik",
+        "airos",
+        "edgeos",
+        "cambium-epmp",
+        "cambium-pmp",
+        "mimosa",
+        "cisco-ios",
+        "junos",
+        "linux",
+        "host-resources",
+    }
+    for name in PROFILE_NAMES:
+        assert load_profile(name).name == name
+
+
+@pytest.mark.parametrize("device", sorted(DEVICES))
+async def test_device_reads_as_the_readme_says(
+    client: SnmpClient, snmpsim_agent: SnmpsimAgent, device: str
+) -> None:
+    profile_name, cpu, temperature = DEVICES[device]
+
+    reading = await read_profile(client, snmpsim_agent.target(device), load_profile(profile_name))
+
+    assert reading.error is None
+    for metric, expected in (("cpu", cpu), ("temperature", temperature)):
+        measured = reading.metrics[metric]
+        if expected is None:
+            assert measured.value is None, (metric, measured)
+            assert measured.error is not None
+            assert measured.error.kind is SnmpErrorKind.NOT_SUPPORTED, (metric, measured)
+        else:
+            assert measured.error is None, (metric, measured)
+            assert measured.value == pytest.approx(expected), (metric, measured)
+            assert measured.source
+
+
+async def test_sources_name_the_sensor(client: SnmpClient, snmpsim_agent: SnmpsimAgent) -> None:
+    iosxe = await read_profile(
+        client, snmpsim_agent.target("iosxe_ir1101"), load_profile("cisco-ios")
+    )
+    crs = await read_profile(
+        client, snmpsim_agent.target("routeros_crs317"), load_profile("mikrotik")
+    )
+    v7 = await read_profile(
+        client, snmpsim_agent.target("routeros_rb750gr3"), load_profile("mikrotik")
+    )
+
+    assert iosxe.metrics["temperature"].source == (
+        "highest of 2 rows of ENTITY-SENSOR-MIB::entPhySensorValue: 'Slot 0 - Temp: TS1'"
+    )
+    assert crs.metrics["temperature"].source == "MIKROTIK-MIB::mtxrHlProcessorTemperature.0"
+    assert v7.metrics["temperature"].source == "MIKROTIK-MIB::mtxrGaugeValue 'temperature'"
+    assert v7.metrics["cpu"].source == "mean of 4 rows of HOST-RESOURCES-MIB::hrProcessorLoad"
+
+
+async def test_unreachable_device_is_one_device_wide_error(
+    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+) -> None:
+    target = snmpsim_agent.target("no-such-recording", timeout=0.3, retries=0)
+
+    reading = await read_profile(client, target, load_profile("mikrotik"))
+
+    assert reading.error is not None
+    assert reading.error.kind is SnmpErrorKind.TIMEOUT
+    assert reading.metrics == {}
+
+
+async def test_a_device_with_the_wrong_profile_reads_not_supported(
+    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+) -> None:
+    reading = await read_profile(client, snmpsim_agent.target("unifi"), load_profile("airos"))
+
+    assert reading.error is None
+    for metric in ("cpu", "temperature"):
+        assert reading.metrics[metric].value is None
+        assert reading.metrics[metric].error is not None
+        assert reading.metrics[metric].error.kind is SnmpErrorKind.NOT_SUPPORTED  # type: ignore[union-attr]
+
+
+TABLE = '[[cpu]]\nkind = "table"\nvalue = { oid = "1.3.6.1", symbol = "X" }\n'
+COLUMN = 'column = { oid = "1.3.6", symbol = "Y" }'
+VALID_SCALAR = '[[cpu]]\nkind = "scalar"\nvalue = { oid = "1.3.6.1.2.1.1.3.0", symbol = "X" }\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('name = "Bad Name"\n', "name"),
+        ('name = "p"\nsurprise = 1\n', "surprise"),
+        ('name = "p"\n' + VALID_SCALAR.replace("1.3.6.1.2.1.1.3.0", "sysUpTime.0"), "numeric OID"),
+        ('name = "p"\n' + VALID_SCALAR.replace('"scalar"', '"tabel"'), "kind"),
+        (
+            'name = "p"\n'
+            + VALID_SCALAR
+            + 'select = [{ column = { oid = "1.3.6", symbol = "Y" }, equals = 1 }]\n',
+            "tables only",
+        ),
+        ('name = "p"\n' + VALID_SCALAR + "minimum = 10\nmaximum = 0\n", "minimum"),
+        ('name = "p"\n' + VALID_SCALAR + "scale = 0\n", "scale"),
+        ('name = "p"\n' + VALID_SCALAR + 'combine = "median"\n', "combine"),
+        (
+            'name = "p"\n' + TABLE + f"select = [{{ {COLUMN} }}]\n",
+            "exactly one",
+        ),
+        (
+            'name = "p"\n' + TABLE + f'select = [{{ {COLUMN}, matches = "(" }}]\n',
+            "regular expression",
+        ),
+        ("name = \n", "Invalid"),
+    ],
+)
+def test_invalid_profiles_are_rejected_with_the_reason(text: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=r"test\.toml") as raised:
+        parse_profile(text, origin="test.toml")
+    assert message in str(raised.value)
+
+
+def test_unknown_profile_name() -> None:
+    with pytest.raises(ProfileError, match="unknown profile 'nope'"):
+        load_profile("nope")
