@@ -6,13 +6,14 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 import trio
 
 from netwatch.delivery import EventsApiSender, PrintingSender, Sender
 from netwatch.icmp import Pinger
-from netwatch.inventory import Inventory
+from netwatch.inventory import Inventory, InventoryError, load_inventory
 from netwatch.monitor import Monitor
 from netwatch.notifier import Notifier
 from netwatch.poller import NetworkProber
@@ -42,16 +43,21 @@ async def run_daemon(
     task_status: trio.TaskStatus[Monitor] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run until cancelled or until SIGINT/SIGTERM."""
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    monitor: Monitor | None = None
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as nursery:
 
-            async def stop_on_signal() -> None:
+            async def handle_signals() -> None:
                 async for signum in signals:
+                    if signum == signal.SIGHUP:
+                        if monitor is not None:
+                            reload_inventory(monitor)
+                        continue
                     log.info("received %s, stopping", signal.Signals(signum).name)
                     nursery.cancel_scope.cancel()
                     return
 
-            nursery.start_soon(stop_on_signal)
+            nursery.start_soon(handle_signals)
             pinger = Pinger()
             snmp = SnmpClient()
             sender = make_sender(inventory, dry_run_stream)
@@ -73,3 +79,24 @@ async def run_daemon(
             await nursery.start(monitor.run)
             task_status.started(monitor)
     log.info("netwatch stopped")
+
+
+def reload_inventory(monitor: Monitor) -> bool:
+    """Re-read the inventory file. A valid file takes effect at the next cycle and keeps every
+    device's alert state; a broken one is logged and changes nothing."""
+    current = monitor.inventory
+    try:
+        fresh = load_inventory(current.source)
+    except InventoryError as exc:
+        log.error("reload of %s rejected, still running the previous inventory:", current.source)
+        for problem in exc.problems:
+            log.error("  %s", problem)
+        return False
+    if fresh.routing_key != current.routing_key or fresh.pagerduty != current.pagerduty:
+        log.warning("[pagerduty] changed: takes effect at the next restart")
+        fresh = replace(fresh, routing_key=current.routing_key, pagerduty=current.pagerduty)
+    if fresh.settings.interval != current.settings.interval:
+        log.warning("[netwatch] interval changed: takes effect at the next restart")
+    monitor.inventory = fresh
+    log.info("reloaded %s: %d devices", fresh.source, len(fresh.devices))
+    return True
