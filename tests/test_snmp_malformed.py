@@ -36,12 +36,14 @@ async def client() -> AsyncIterator[SnmpClient]:
 
 async def serve_garbage(
     reply: Callable[[bytes], bytes],
+    address: str = "127.0.0.1",
     *,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    sock = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM)
+    family = trio.socket.AF_INET6 if ":" in address else trio.socket.AF_INET
+    sock = trio.socket.socket(family, trio.socket.SOCK_DGRAM)
     with sock:
-        await sock.bind(("127.0.0.1", 0))
+        await sock.bind((address, 0))
         task_status.started(sock.getsockname()[1])
         while True:
             request, sender = await sock.recvfrom(65535)
@@ -100,5 +102,19 @@ async def test_v3_garbage_reply_is_an_error_value(client: SnmpClient) -> None:
         result = await client.get(target, [SYS_LOCATION])
         nursery.cancel_scope.cancel()
 
+    assert result.error is not None
+    assert result.error.kind is SnmpErrorKind.MALFORMED
+
+
+async def test_ipv6_requests_go_out_and_replies_come_back_over_the_ipv6_socket(
+    client: SnmpClient,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(serve_garbage, REPLIES["random-bytes"], "::1")
+        target = SnmpTarget("::1", port, "2c", community=b"public", timeout=0.3, retries=0)
+        result = await client.get(target, [SYS_LOCATION])
+        nursery.cancel_scope.cancel()
+
+    # MALFORMED (not TIMEOUT) proves the reply reached the client through the IPv6 socket.
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.MALFORMED

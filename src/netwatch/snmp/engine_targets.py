@@ -28,8 +28,8 @@ AUTH_PROTOCOLS: dict[str, Any] = {
     "SHA384": config.USM_AUTH_HMAC256_SHA384,
     "SHA512": config.USM_AUTH_HMAC384_SHA512,
 }
-# AES192/AES256 as net-snmp, Cisco and most vendors derive them (draft-reeder "Blumenthal"
-# is the other, rarer key extension).
+# AES192/AES256 with the draft-reeder key extension, as Cisco and most vendors do it
+# (net-snmp calls these AES192C/AES256C; its plain AES192/AES256 are the Blumenthal variant).
 PRIV_PROTOCOLS: dict[str, Any] = {
     "DES": config.USM_PRIV_CBC56_DES,
     "3DES": config.USM_PRIV_CBC168_3DES,
