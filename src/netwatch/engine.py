@@ -12,8 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from netwatch.alerts import DeviceAlert, FailingCheck
-from netwatch.checks import CheckVerdict, failing_checks, is_down, judge_sample
+from netwatch.alerts import DeviceAlert, FailingCheck, Level
+from netwatch.checks import (
+    REACHABILITY,
+    CheckVerdict,
+    failing_checks,
+    is_down,
+    judge_sample,
+)
 from netwatch.inventory import DeviceConfig
 from netwatch.samples import Sample
 
@@ -143,10 +149,17 @@ def run_cycle(
         for device_id, device in by_id.items()
         if device_id in samples
     }
-    down = {device_id for device_id, state in own.items() if state.down}
+    # A device without a sample this cycle keeps its last known state: unknown is not OK, so
+    # the children of a silent, last-known-down parent stay unreachable and page nothing.
+    current = {
+        device_id: own[device_id] if device_id in own else states[device_id]
+        for device_id in by_id
+        if device_id in own or device_id in states
+    }
+    down = {device_id for device_id, state in current.items() if _down_for_children(state)}
     behind: dict[str, list[str]] = {}
     new_states: dict[str, DeviceState] = dict(states)
-    for device_id, state in own.items():
+    for device_id, state in current.items():
         ancestor = topmost_down_ancestor(device_id, by_id, down)
         if ancestor is not None:
             behind.setdefault(ancestor, []).append(device_id)
@@ -182,6 +195,13 @@ def run_cycle(
         if device_id in by_id and state.incident_open and state.phase is not Phase.UNREACHABLE
     ]
     return CycleOutcome(new_states, transitions, alerts, resolved)
+
+
+def _down_for_children(state: DeviceState) -> bool:
+    """Down this cycle, or down when last heard of and no ping data since (unknown)."""
+    reach = state.checks.get(REACHABILITY)
+    stale_down = reach is not None and not reach.known and reach.level is Level.CRITICAL
+    return state.down or stale_down
 
 
 def _transitions(

@@ -96,7 +96,11 @@ def parse_inventory(text: str, path: Path) -> Inventory:
     file_model = _validate(InventoryFile, top, path, lines, problems, table=None)
     if not isinstance(raw.get("devices", []), list):
         problems.append(
-            Problem(path, "`devices` must be an array of tables: write [[devices]], not [devices]")
+            Problem(
+                path,
+                "`devices` must be an array of tables: write [[devices]], not [devices]",
+                lines.table_line("devices"),
+            )
         )
     if file_model is None or problems:
         raise InventoryError(problems)
@@ -318,7 +322,7 @@ def _validate(
                     else lines.device_line(device[0])
                 )
             elif key:
-                line = lines.key_line(key, table=location[0] if len(location) > 1 else None)
+                line = _table_key_line(lines, location)
             else:
                 line = None
             message = error["msg"].removeprefix("Value error, ")
@@ -326,6 +330,16 @@ def _validate(
                 message = "unknown key (misspelled?)"
             problems.append(Problem(path, message, line, device[1] if device else None, field_path))
         return None
+
+
+def _table_key_line(lines: SourceLines, location: list[str]) -> int | None:
+    """Line of the last key in `location` (e.g. defaults.snmp.community), looked up under the
+    deepest table header that exists: `[defaults.snmp]`, else `[defaults]` (inline tables)."""
+    for depth in range(len(location) - 1, 0, -1):
+        line = lines.key_line(location[-1], table=".".join(location[:depth]))
+        if line is not None:
+            return line
+    return lines.key_line(location[-1])
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:

@@ -30,7 +30,7 @@ class SourceLines:
             if start is None:
                 return None
         elif table is not None:
-            start = self._table_line(table)
+            start = self.table_line(table)
             if start is None:
                 return None
         else:
@@ -40,11 +40,14 @@ class SourceLines:
             line = self._lines[number - 1]
             if number > start + 1 and device_index is not None and _ARRAY_HEADER.match(line):
                 break
+            # A named table ends at the next header: its key must not be found in a later one.
+            if number > start and table is not None and _TABLE_HEADER.match(line):
+                break
             if pattern.search(line):
                 return number
         return start or None
 
-    def _table_line(self, table: str) -> int | None:
+    def table_line(self, table: str) -> int | None:
         for number, line in enumerate(self._lines, 1):
             match = _TABLE_HEADER.match(line)
             if match and match.group(1).replace(" ", "") == table:

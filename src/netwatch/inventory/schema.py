@@ -10,7 +10,17 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretBytes, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretBytes,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from netwatch.units import parse_duration
 
@@ -39,6 +49,17 @@ def check_address(value: str) -> str:
     if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.match(p) for p in name.split(".")):
         raise ValueError(f"{value!r} is neither an IP address nor a valid DNS name")
     return text
+
+
+def _field_error(model: str, field_name: str, message: str) -> ValidationError:
+    """A model-level check reported against the field it is about, so the inventory error
+    names `snmp.auth_key` (and its line), not just `snmp`."""
+    detail = InitErrorDetails(
+        type=PydanticCustomError("value_error", message),
+        loc=(field_name,),
+        input=None,
+    )
+    return ValidationError.from_exception_data(model, [detail])
 
 
 class _Strict(BaseModel):
@@ -114,14 +135,15 @@ class PagerDutySection(_Strict):
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
     resend_interval: Duration = 60.0
 
-    @model_validator(mode="after")
-    def _key_is_a_reference(self) -> PagerDutySection:
-        if self.routing_key is not None and not self.routing_key.startswith(("env:", "file:")):
+    @field_validator("routing_key")
+    @classmethod
+    def _key_is_a_reference(cls, routing_key: str | None) -> str | None:
+        if routing_key is not None and not routing_key.startswith(("env:", "file:")):
             raise ValueError(
                 "routing_key must be a reference (env:NAME or file:PATH); "
                 "never put the key itself in the inventory"
             )
-        return self
+        return routing_key
 
 
 class NetwatchSection(_Strict):
@@ -179,23 +201,26 @@ class SnmpSettings(_Strict):
 
     @model_validator(mode="after")
     def _credentials_fit_version(self) -> SnmpSettings:
+        def problem(field_name: str, message: str) -> ValidationError:
+            return _field_error("SnmpSettings", field_name, message)
+
         if self.version in ("1", "2c"):
             if self.community is None:
-                raise ValueError(f"SNMP v{self.version} needs a community")
+                raise problem("community", f"SNMP v{self.version} needs a community")
             return self
         if not self.user:
-            raise ValueError("SNMP v3 needs a user")
+            raise problem("user", "SNMP v3 needs a user")
         if self.auth_protocol and not self.auth_key:
-            raise ValueError("auth_protocol is set but auth_key is missing")
+            raise problem("auth_key", "auth_protocol is set but auth_key is missing")
         if self.priv_protocol and not self.priv_key:
-            raise ValueError("priv_protocol is set but priv_key is missing")
+            raise problem("priv_key", "priv_protocol is set but priv_key is missing")
         if self.priv_protocol and not self.auth_protocol:
-            raise ValueError("priv_protocol needs an auth_protocol (authPriv)")
+            raise problem("auth_protocol", "priv_protocol needs an auth_protocol (authPriv)")
         for field_name in ("auth_key", "priv_key"):
             key = getattr(self, field_name)
             # RFC 3414: USM passphrases shorter than 8 octets are refused by agents.
             if key is not None and len(key.get_secret_value()) < 8:
-                raise ValueError(f"{field_name} is shorter than 8 characters")
+                raise problem(field_name, f"{field_name} is shorter than 8 characters")
         return self
 
 
