@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,15 +241,16 @@ def _snmpd_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="session")
-def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdAgent]:
+@contextmanager
+def running_snmpd(base: Path, config: str, community: bytes) -> Iterator[int]:
+    """Debian's snmpd in the foreground on 127.0.0.1 at a free port with `config` (which must
+    grant `community` read access); yields the port once the agent answers."""
     _require_binary(SNMPD_BINARY, "apt-get install -y snmpd snmp")
-    base = tmp_path_factory.mktemp("snmpd")
     persistent_dir = base / "persistent"
-    persistent_dir.mkdir()
+    persistent_dir.mkdir(exist_ok=True)
     port = free_udp_port()
     config_path = base / "snmpd.conf"
-    config_path.write_text(_snmpd_config())
+    config_path.write_text(config)
     log_path = base / "snmpd.log"
     # No MIB loading: the agent does not need names, and it keeps start-up quiet and fast.
     env = dict(os.environ, SNMP_PERSISTENT_DIR=str(persistent_dir), MIBS="", MIBDIRS=str(base))
@@ -271,7 +273,14 @@ def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdAgent
             cwd=base,
         )
     try:
-        _wait_until_answering(process, port, SNMPD_COMMUNITY, log_path)
-        yield SnmpdAgent(LOOPBACK, port, SNMPD_COMMUNITY, {user.name: user for user in SNMPD_USERS})
+        _wait_until_answering(process, port, community, log_path)
+        yield port
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdAgent]:
+    base = tmp_path_factory.mktemp("snmpd")
+    with running_snmpd(base, _snmpd_config(), SNMPD_COMMUNITY) as port:
+        yield SnmpdAgent(LOOPBACK, port, SNMPD_COMMUNITY, {user.name: user for user in SNMPD_USERS})
