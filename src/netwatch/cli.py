@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -27,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="run the monitoring daemon")
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.add_argument(
+        "--cycle-stats",
+        type=Path,
+        metavar="FILE",
+        help="append one JSON line per poll cycle (timing, losses, CPU, memory) to FILE",
+    )
 
     check = commands.add_parser("check-config", help="validate an inventory and summarise it")
     check.add_argument("config", type=Path, nargs="?", default=DEFAULT_CONFIG)
@@ -45,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(max(level, logging.INFO))
 
     if args.command == "run":
-        return _run(args.config)
+        return _run(args.config, args.cycle_stats)
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "show-device":
@@ -66,7 +73,7 @@ def _load(path: Path) -> Inventory | None:
     return inventory
 
 
-def _run(path: Path) -> int:
+def _run(path: Path, cycle_stats: Path | None = None) -> int:
     from netwatch.daemon import run_daemon
     from netwatch.icmp.sockets import IcmpPermissionError
 
@@ -74,7 +81,7 @@ def _run(path: Path) -> int:
     if inventory is None:
         return 2
     try:
-        trio.run(run_daemon, inventory)
+        trio.run(partial(run_daemon, inventory, cycle_stats=cycle_stats))
     except IcmpPermissionError as exc:
         print(f"netwatch: {exc}", file=sys.stderr)
         return 1

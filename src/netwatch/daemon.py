@@ -7,10 +7,12 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 import trio
 
+from netwatch.cycle_stats import CycleStatsWriter
 from netwatch.delivery import EventsApiSender, PrintingSender, Sender
 from netwatch.icmp import Pinger
 from netwatch.inventory import Inventory, InventoryError, load_inventory
@@ -40,9 +42,11 @@ async def run_daemon(
     *,
     dry_run_stream: TextIO | None = None,
     wall_clock: Callable[[], float] = time.time,
+    cycle_stats: Path | None = None,
     task_status: trio.TaskStatus[Monitor] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run until cancelled or until SIGINT/SIGTERM."""
+    """Run until cancelled or until SIGINT/SIGTERM. With `cycle_stats`, append one JSON line
+    per cycle to that file."""
     monitor: Monitor | None = None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as nursery:
@@ -70,6 +74,10 @@ async def run_daemon(
             monitor = Monitor(
                 inventory, prober, sender, notifier=make_notifier(inventory), wall_clock=wall_clock
             )
+            if cycle_stats is not None:
+                stats_writer = CycleStatsWriter(cycle_stats)
+                nursery.start_soon(_close_on_exit, stats_writer)
+                monitor.on_cycle(stats_writer.on_cycle)
             log.info(
                 "netwatch started: %d devices, every %ss, inventory %s",
                 len(inventory.devices),
@@ -79,6 +87,13 @@ async def run_daemon(
             await nursery.start(monitor.run)
             task_status.started(monitor)
     log.info("netwatch stopped")
+
+
+async def _close_on_exit(writer: CycleStatsWriter) -> None:
+    try:
+        await trio.sleep_forever()
+    finally:
+        writer.close()
 
 
 def reload_inventory(monitor: Monitor) -> bool:

@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
@@ -32,6 +32,7 @@ class CycleReport:
     polled: int
     late: int  # devices whose poll did not finish within the interval
     outcome: CycleOutcome
+    samples: Mapping[str, Sample] = field(default_factory=dict)
 
 
 class Monitor:
@@ -83,12 +84,11 @@ class Monitor:
         late = len(devices) - len(samples)
         outcome = run_cycle(self.inventory.devices, self.states, samples, now)
         self.states = outcome.states
-        self._log_cycle(samples, outcome, late)
+        duration = trio.current_time() - started
+        self._log_cycle(samples, outcome, late, duration)
         for event in self._notifier.events_for(outcome, now):
             self._sender.submit(event)
-        report = CycleReport(
-            self.cycles, now, trio.current_time() - started, len(samples), late, outcome
-        )
+        report = CycleReport(self.cycles, now, duration, len(samples), late, outcome, samples)
         for listener in self._cycle_listeners:
             listener(report)
         return report
@@ -113,7 +113,9 @@ class Monitor:
                     nursery.start_soon(poll, device)
         return samples
 
-    def _log_cycle(self, samples: Mapping[str, Sample], outcome: CycleOutcome, late: int) -> None:
+    def _log_cycle(
+        self, samples: Mapping[str, Sample], outcome: CycleOutcome, late: int, duration: float
+    ) -> None:
         for device_id, sample in samples.items():
             state = outcome.states.get(device_id)
             if state is None:
@@ -140,9 +142,10 @@ class Monitor:
             counts[phase] = counts.get(phase, 0) + 1
         summary = ", ".join(f"{n} {phase.value}" for phase, n in sorted(counts.items()))
         log.info(
-            "cycle %d: %d devices polled (%s)%s",
+            "cycle %d: %d devices polled in %.1f s (%s)%s",
             self.cycles,
             len(samples),
+            duration,
             summary,
             f", {late} late" if late else "",
         )
