@@ -130,9 +130,9 @@ async def test_a_device_with_the_wrong_profile_reads_not_supported(
         assert reading.metrics[metric].error.kind is SnmpErrorKind.NOT_SUPPORTED  # type: ignore[union-attr]
 
 
-TABLE = '[[cpu]]\nkind = "table"\nvalue = { oid = "1.3.6.1", symbol = "X" }\n'
-COLUMN = 'column = { oid = "1.3.6", symbol = "Y" }'
-VALID_SCALAR = '[[cpu]]\nkind = "scalar"\nvalue = { oid = "1.3.6.1.2.1.1.3.0", symbol = "X" }\n'
+TABLE = '[[cpu]]\nvalue = "HOST-RESOURCES-MIB::hrProcessorLoad"\n'
+COLUMN = 'column = "HOST-RESOURCES-MIB::hrDeviceType"'
+VALID_SCALAR = '[[cpu]]\nvalue = "SNMPv2-MIB::sysUpTime"\n'
 
 
 @pytest.mark.parametrize(
@@ -140,12 +140,21 @@ VALID_SCALAR = '[[cpu]]\nkind = "scalar"\nvalue = { oid = "1.3.6.1.2.1.1.3.0", s
     [
         ('name = "Bad Name"\n', "name"),
         ('name = "p"\nsurprise = 1\n', "surprise"),
-        ('name = "p"\n' + VALID_SCALAR.replace("1.3.6.1.2.1.1.3.0", "sysUpTime.0"), "numeric OID"),
-        ('name = "p"\n' + VALID_SCALAR.replace('"scalar"', '"tabel"'), "kind"),
+        ('name = "p"\n' + VALID_SCALAR.replace("SNMPv2-MIB::", ""), "numeric OID"),
         (
-            'name = "p"\n'
-            + VALID_SCALAR
-            + 'select = [{ column = { oid = "1.3.6", symbol = "Y" }, equals = 1 }]\n',
+            'name = "p"\n' + VALID_SCALAR.replace("sysUpTime", "sysUpTme"),
+            "SNMPv2-MIB defines no object 'sysUpTme' (did you mean sysUpTime",
+        ),
+        ('name = "p"\n' + VALID_SCALAR.replace("SNMPv2-MIB", "NOPE-MIB"), "unknown MIB module"),
+        ('name = "p"\n[[cpu]]\nvalue = "1.3.6.1.2.1.1.3.0"\n', "kind"),
+        ('name = "p"\n[[cpu]]\nvalue = "SNMPv2-MIB::system"\n', "say `kind`"),
+        (
+            'name = "p"\n[[cpu]]\nvalue = { oid = "1.3.6.1.2.1.1.3.0", symbol = "X" }\n',
+            "name the object as a string",
+        ),
+        ('name = "p"\n' + VALID_SCALAR + 'kind = "tabel"\n', "kind"),
+        (
+            'name = "p"\n' + VALID_SCALAR + f"select = [{{ {COLUMN}, equals = 1 }}]\n",
             "tables only",
         ),
         ('name = "p"\n' + VALID_SCALAR + "minimum = 10\nmaximum = 0\n", "minimum"),
@@ -171,3 +180,38 @@ def test_invalid_profiles_are_rejected_with_the_reason(text: str, message: str) 
 def test_unknown_profile_name() -> None:
     with pytest.raises(ProfileError, match="unknown profile 'nope'"):
         load_profile("nope")
+
+
+def test_kind_follows_from_the_mib_and_numeric_oids_need_it() -> None:
+    profile = parse_profile(
+        'name = "p"\n'
+        '[[cpu]]\nvalue = "UCD-SNMP-MIB::ssCpuIdle"\nsubtract_from = 100\n'
+        '[[cpu]]\nvalue = "HOST-RESOURCES-MIB::hrProcessorLoad"\n'
+        '[[cpu]]\nvalue = "IF-MIB::ifInOctets.3"\n'
+        '[[temperature]]\nvalue = "1.3.6.1.4.1.9.9.13.1.3.1.3"\nkind = "table"\n',
+        origin="test.toml",
+    )
+    idle, load, one_cell = profile.cpu
+    assert (idle.kind, idle.value.oid, idle.value.symbol) == (
+        "scalar",
+        "1.3.6.1.4.1.2021.11.11.0",
+        "UCD-SNMP-MIB::ssCpuIdle.0",
+    )
+    assert (load.kind, load.value.oid) == ("table", "1.3.6.1.2.1.25.3.3.1.2")
+    assert (one_cell.kind, one_cell.value.oid) == ("scalar", "1.3.6.1.2.1.2.2.1.10.3")
+    assert profile.temperature[0].value.symbol == "1.3.6.1.4.1.9.9.13.1.3.1.3"
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_shipped_profiles_name_every_object_by_mib_symbol(name: str) -> None:
+    profile = load_profile(name)
+    objects = []
+    for alternative in (*profile.cpu, *profile.temperature):
+        objects.append(alternative.value)
+        objects.extend(row_filter.column for row_filter in alternative.select)
+        if alternative.label is not None:
+            objects.append(alternative.label)
+    assert objects
+    for mib_object in objects:
+        assert "::" in mib_object.symbol, mib_object
+        assert mib_object.node in ("scalar", "column"), mib_object

@@ -8,10 +8,11 @@ An alternative is a scalar (one OID, read in the poll's single GET) or a table c
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from netwatch.snmp.mibs import NodeKind, resolve_name
 from netwatch.snmp.oids import format_oid, parse_oid
 from netwatch.snmp.values import Combine, ValueRule
 
@@ -23,10 +24,26 @@ class _Strict(BaseModel):
 
 
 class MibObject(_Strict):
-    """A numeric OID polled at run time, with its MIB name kept for people."""
+    """A numeric OID polled at run time, with its MIB name kept for people.
+
+    Written in a profile as one string, `MODULE::symbol[.instance]` or a numeric OID; the
+    name is resolved through the shipped MIB index at load, so an unknown name is a load
+    error. `node` is the MIB node kind (scalar, column, …; `numeric` for a bare OID).
+    """
 
     oid: str
     symbol: str = Field(min_length=1)
+    node: NodeKind = "numeric"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            resolved = resolve_name(data)
+            return {"oid": resolved.oid, "symbol": resolved.name, "node": resolved.node}
+        if isinstance(data, MibObject):
+            return data
+        raise ValueError("name the object as a string: 'MODULE::symbol' or a numeric OID")
 
     @field_validator("oid")
     @classmethod
@@ -61,6 +78,9 @@ class EntitySensorScaling(_Strict):
 
 
 class Alternative(_Strict):
+    """One way to read a metric. `kind` follows from the MIB (a scalar object is read with
+    GET, a table column is walked); it must be given for a numeric OID."""
+
     kind: Literal["scalar", "table"]
     value: MibObject
     scale: float = 1.0
@@ -74,6 +94,21 @@ class Alternative(_Strict):
     select: tuple[RowFilter, ...] = ()
     label: MibObject | None = None
     entity_sensor: EntitySensorScaling | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_from_the_mib(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "kind" in data or not isinstance(data.get("value"), str):
+            return data
+        resolved = resolve_name(data["value"])
+        node = resolved.node
+        if node == "scalar" or resolved.instance:
+            return {**data, "kind": "scalar"}
+        if node == "column":
+            return {**data, "kind": "table"}
+        raise ValueError(
+            f"{data['value']!r} is a {node}, not a scalar or a table column: say `kind`"
+        )
 
     @model_validator(mode="after")
     def _table_fields_on_tables(self) -> Alternative:
