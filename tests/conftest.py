@@ -4,4 +4,5 @@ pytest_plugins = [
     "support.snmp_agents",
     "support.netns",
     "support.pagerduty",
+    "support.radio",
 ]

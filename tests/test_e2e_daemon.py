@@ -1,9 +1,5 @@
 """End to end on real parts: the daemon polls a real net-snmp agent and pings 127.0.0.1, holds a
-failing device through its hold-down, and pages a real HTTP server (the PagerDuty stand-in).
-
-The agent serves the airOS CPU and temperature objects through a `pass` script whose values the
-test changes while everything runs.
-"""
+failing device through its hold-down, and pages a real HTTP server (the PagerDuty stand-in)."""
 
 from __future__ import annotations
 
@@ -12,97 +8,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import trio
 from support.pagerduty import PagerDutyStandIn
-from support.paths import REPO
-from support.snmp_agents import running_snmpd
+from support.radio import COMMUNITY, ROUTING_KEY, RadioAgent, write_inventory
+from support.waiting import wait_until
 
 from netwatch.daemon import run_daemon
 from netwatch.events import dedup_key_for
 from netwatch.inventory import load_inventory
-
-CPU_OID = "1.3.6.1.4.1.41112.1.4.8.3.0"  # ubntHostCpuLoad, hundredths of a percent
-TEMPERATURE_OID = "1.3.6.1.4.1.41112.1.4.8.4.0"  # ubntHostTemperature, °C
-COMMUNITY = "e2e-Link$ysRO"  # survives as exact bytes: no shell, no expansion
-ROUTING_KEY = "R0123456789abcdef0123456789abcde"
-PASS_SCRIPT = REPO / "tests" / "support" / "pass_values.sh"
-
-
-@dataclass
-class RadioAgent:
-    port: int
-    values: Path
-
-    def set(self, *, cpu_percent: float, temperature: int) -> None:
-        (self.values / CPU_OID).write_text(f"integer {round(cpu_percent * 100)}\n")
-        (self.values / TEMPERATURE_OID).write_text(f"integer {temperature}\n")
-
-
-@pytest.fixture
-def radio_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RadioAgent]:
-    values = tmp_path / "values"
-    values.mkdir()
-    monkeypatch.setenv("NETWATCH_PASS_DIR", str(values))
-    config = (
-        f"rocommunity {COMMUNITY} 127.0.0.1\npass .1.3.6.1.4.1.41112.1.4.8 /bin/sh {PASS_SCRIPT}\n"
-    )
-    agent_dir = tmp_path / "snmpd"
-    agent_dir.mkdir()
-    with running_snmpd(agent_dir, config, COMMUNITY.encode()) as port:
-        agent = RadioAgent(port, values)
-        agent.set(cpu_percent=20, temperature=45)
-        yield agent
-
-
-def write_inventory(path: Path, *, port: int, events_url: str | None) -> Path:
-    pagerduty = (
-        f'routing_key = "env:NW_E2E_ROUTING_KEY"\nevents_url = "{events_url}"\n'
-        if events_url
-        else ""
-    )
-    path.write_text(
-        f"""
-[netwatch]
-interval = "1s"
-[pagerduty]
-{pagerduty}resend_interval = "1s"
-[defaults]
-hold_down = "2s"
-recovery = "2s"
-[defaults.ping]
-timeout = "500ms"
-interval = "50ms"
-[[devices]]
-id = "tower-7/radio-2"
-name = "Tower 7 radio 2"
-address = "127.0.0.1"
-site = "tower-7"
-profile = "airos"
-[devices.snmp]
-port = {port}
-community = "{COMMUNITY}"
-timeout = "500ms"
-[devices.thresholds]
-cpu = {{ warning = 80, critical = 90, clear = 5 }}
-temperature = {{ warning = 70, critical = 80, clear = 3 }}
-"""
-    )
-    return path
-
-
-async def wait_until(condition: Callable[[], bool], what: str, limit: float = 30.0) -> None:
-    step = 0.05
-    for _ in range(round(limit / step)):
-        if condition():
-            return
-        await trio.sleep(step)
-    pytest.fail(f"gave up waiting for: {what}")
 
 
 async def test_trigger_after_hold_down_folds_both_checks_then_resolves(

@@ -1,0 +1,85 @@
+"""SIGHUP on a running daemon: a valid inventory takes effect without losing alert state, a
+broken one changes nothing, a device removed while alerting is resolved."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import trio
+from support.pagerduty import PagerDutyStandIn
+from support.radio import ROUTING_KEY, RadioAgent, write_inventory
+from support.waiting import wait_until
+
+from netwatch.daemon import run_daemon
+from netwatch.events import dedup_key_for
+from netwatch.inventory import load_inventory
+
+SWITCH = """
+[[devices]]
+id = "tower-7/switch"
+address = "127.0.0.2"
+profile = "ping-only"
+"""
+
+
+async def test_reload_keeps_state_rejects_broken_files_and_resolves_removed_devices(
+    radio_agent: RadioAgent,
+    pagerduty_standin: PagerDutyStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="netwatch")
+    monkeypatch.setenv("NW_E2E_ROUTING_KEY", ROUTING_KEY)
+    path = tmp_path / "devices.toml"
+    write_inventory(
+        path, port=radio_agent.port, events_url=pagerduty_standin.url, extra_devices=SWITCH
+    )
+    radio_key = dedup_key_for("tower-7/radio-2")
+
+    def radio_summaries() -> list[str]:
+        return [
+            e["payload"]["summary"]
+            for e in list(pagerduty_standin.events)
+            if e["dedup_key"] == radio_key and e["event_action"] == "trigger"
+        ]
+
+    def reload() -> None:
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    radio_agent.set(cpu_percent=96, temperature=40)
+    async with trio.open_nursery() as nursery:
+        monitor = await nursery.start(run_daemon, load_inventory(path))
+        await wait_until(lambda: len(radio_summaries()) >= 1, "the radio's first trigger")
+        running = monitor.inventory
+
+        path.write_text(path.read_text() + '\n[[devices]]\nid = "broken"\nadress = "127.0.0.9"\n')
+        reload()
+        await wait_until(
+            lambda: "reload of" in caplog.text and "rejected" in caplog.text, "rejection"
+        )
+        assert "field 'adress': unknown key" in caplog.text
+        assert monitor.inventory is running
+        sent = len(radio_summaries())
+        await wait_until(lambda: len(radio_summaries()) >= sent + 2, "re-sends after the rejection")
+
+        write_inventory(path, port=radio_agent.port, events_url=pagerduty_standin.url)
+        path.write_text(path.read_text().replace("Tower 7 radio 2", "Tower 7 radio 2 (renamed)"))
+        reload()
+        await wait_until(lambda: any("(renamed)" in s for s in radio_summaries()), "the new name")
+        assert [d.id for d in monitor.inventory.devices] == ["tower-7/radio-2"]
+        # The alert carried over: no resolve, no second incident, no new hold-down.
+        assert pagerduty_standin.actions_for(radio_key).count("resolve") == 0
+        assert len(pagerduty_standin.incidents) == 1
+
+        path.write_text(SWITCH)
+        reload()
+        await wait_until(lambda: "resolve" in pagerduty_standin.actions_for(radio_key), "resolve")
+        nursery.cancel_scope.cancel()
+
+    assert pagerduty_standin.incidents[0].status == "resolved"
+    assert len(pagerduty_standin.incidents) == 1
