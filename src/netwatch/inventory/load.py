@@ -18,8 +18,10 @@ from netwatch.inventory.schema import (
     BUILTIN_DEFAULTS,
     DeviceConfig,
     DeviceEntry,
+    HttpSection,
     InventoryFile,
     NetwatchSection,
+    PagerDutyRestSection,
     PagerDutySection,
 )
 from netwatch.inventory.secrets import SecretReferenceError, resolve_secret
@@ -61,6 +63,10 @@ class Inventory:
     routing_key: bytes | None = field(repr=False)
     devices: tuple[DeviceConfig, ...]
     warnings: tuple[Problem, ...] = ()
+    http: HttpSection = HttpSection()
+    pagerduty_rest: PagerDutyRestSection = PagerDutyRestSection()
+    api_token: bytes | None = field(default=None, repr=False)
+    webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
 
     def by_id(self) -> dict[str, DeviceConfig]:
         return {device.id: device for device in self.devices}
@@ -122,6 +128,24 @@ def parse_inventory(text: str, path: Path) -> Inventory:
         except SecretReferenceError as exc:
             line = lines.key_line("routing_key", table="pagerduty")
             problems.append(Problem(path, str(exc), line, field="pagerduty.routing_key"))
+    rest = file_model.pagerduty_rest
+    api_token = None
+    webhook_secrets: list[bytes] = []
+    for name, reference in [("api_token", rest.api_token)] + [
+        ("webhook_secrets", ref) for ref in rest.webhook_secrets
+    ]:
+        if reference is None:
+            continue
+        try:
+            value = resolve_secret(reference, base_dir=path.parent)
+        except SecretReferenceError as exc:
+            line = lines.key_line(name, table="pagerduty_rest")
+            problems.append(Problem(path, str(exc), line, field=f"pagerduty_rest.{name}"))
+            continue
+        if name == "api_token":
+            api_token = value
+        else:
+            webhook_secrets.append(value)
     if problems:
         raise InventoryError(problems)
     return Inventory(
@@ -131,6 +155,10 @@ def parse_inventory(text: str, path: Path) -> Inventory:
         routing_key=routing_key,
         devices=tuple(devices),
         warnings=tuple(warnings),
+        http=file_model.http,
+        pagerduty_rest=rest,
+        api_token=api_token,
+        webhook_secrets=tuple(webhook_secrets),
     )
 
 
@@ -169,6 +197,9 @@ def _resolve_device(
     layers.append(_dump(parsed))
     merged = _deep_merge(layers)
     merged.setdefault("name", merged["id"])
+    snmp_port = merged.pop("snmp_port", None)
+    if snmp_port is not None:
+        merged["snmp"]["port"] = snmp_port
     if merged["profile"] not in profiles:
         problems.append(
             Problem(
@@ -353,9 +384,15 @@ def _deep_merge(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+# Lists that add up across layers: a group's window and a device's own window both apply.
+_ADDITIVE_LISTS = frozenset({"maintenance"})
+
+
 def _merge_into(target: dict[str, Any], layer: Mapping[str, Any]) -> None:
     for key, value in layer.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+        if key in _ADDITIVE_LISTS and isinstance(value, list):
+            target[key] = [*target.get(key, []), *copy.deepcopy(value)]
+        elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
             _merge_into(target[key], value)
         else:
             target[key] = copy.deepcopy(value)

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from netwatch.inventory.windows import MaintenanceWindow
 from netwatch.units import parse_duration
 
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
@@ -107,8 +108,28 @@ class PingLayer(_Strict):
     timeout: Duration | None = None
 
 
+# PagerDuty's Events API accepts exactly these four severities.
+PagerDutySeverity = Literal["critical", "error", "warning", "info"]
+
+
+class SeverityLayer(_Strict):
+    """What PagerDuty severity each netwatch level is sent as."""
+
+    warning: PagerDutySeverity | None = None
+    critical: PagerDutySeverity | None = None
+
+
+class FlappingLayer(_Strict):
+    """More than `changes` failing/OK changes within `window` marks a device flapping;
+    `changes = 0` turns the detection off."""
+
+    changes: int | None = Field(default=None, ge=0)
+    window: Duration | None = None
+
+
 class SettingsLayer(_Strict):
-    """Settings a device inherits from `[defaults]` and its group, and may override."""
+    """Settings a device inherits from `[defaults]` and its group, and may override.
+    `maintenance` windows add up across the layers instead of replacing each other."""
 
     profile: str | None = None
     site: str | None = None
@@ -116,6 +137,12 @@ class SettingsLayer(_Strict):
     enabled: bool | None = None
     hold_down: Duration | None = None
     recovery: Duration | None = None
+    hold_down_polls: int | None = Field(default=None, ge=1)
+    recovery_polls: int | None = Field(default=None, ge=1)
+    flapping: FlappingLayer | None = None
+    maintenance: list[MaintenanceWindow] | None = None
+    severity: SeverityLayer | None = None
+    page_from: Literal["warning", "critical"] | None = None
     snmp_failure_level: Literal["warning", "critical"] | None = None
     snmp: SnmpLayer | None = None
     ping: PingLayer | None = None
@@ -128,12 +155,18 @@ class DeviceEntry(SettingsLayer):
     address: str
     parent: str | None = None
     group: str | None = None
+    # Shorthand for [devices.snmp] port, for the common case of one agent on a forwarded port.
+    snmp_port: int | None = Field(default=None, ge=1, le=65535)
 
 
 class PagerDutySection(_Strict):
     routing_key: str | None = None
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
     resend_interval: Duration = 60.0
+    # PagerDuty throttles ~120/min per routing key; staying below it avoids 429 storms
+    events_per_minute: int = Field(default=100, ge=1, le=120)
+    # delivery failing this long: logged at error, health degraded, fallback channel used
+    failing_threshold: Duration = 300.0
 
     @field_validator("routing_key")
     @classmethod
@@ -146,14 +179,55 @@ class PagerDutySection(_Strict):
         return routing_key
 
 
+def _must_be_reference(name: str, value: str) -> str:
+    if not value.startswith(("env:", "file:")):
+        raise ValueError(
+            f"{name} must be a reference (env:NAME or file:PATH); "
+            "never put the secret itself in the inventory"
+        )
+    return value
+
+
+class PagerDutyRestSection(_Strict):
+    """The REST API (who is on call) and the V3 webhooks PagerDuty sends us."""
+
+    api_token: str | None = None
+    api_url: str = "https://api.pagerduty.com"
+    oncall_cache: Duration = 300.0
+    webhook_secrets: list[str] = []
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_is_a_reference(cls, api_token: str | None) -> str | None:
+        return None if api_token is None else _must_be_reference("api_token", api_token)
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _secrets_are_references(cls, secrets: list[str]) -> list[str]:
+        return [_must_be_reference("webhook_secrets", s) for s in secrets]
+
+
+class HttpSection(_Strict):
+    """The daemon's own web server: health, metrics, JSON status, NOC page, webhooks."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    status_page_url: str | None = None  # how people reach the NOC page (for links)
+
+
 class NetwatchSection(_Strict):
     interval: Duration = 60.0
     max_concurrent_polls: int = Field(default=1000, ge=1)
+    # the SQLite store (alert state, outbox, ...); relative paths are beside the inventory
+    state_db: str = "netwatch-state.db"
 
 
 class InventoryFile(_Strict):
     netwatch: NetwatchSection = NetwatchSection()
     pagerduty: PagerDutySection = PagerDutySection()
+    pagerduty_rest: PagerDutyRestSection = PagerDutyRestSection()
+    http: HttpSection = HttpSection()
     defaults: SettingsLayer = SettingsLayer()
     groups: dict[str, SettingsLayer] = {}
     devices: list[dict[str, Any]] = []
@@ -167,6 +241,9 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "tags": [],
     "hold_down": 120.0,
     "recovery": 120.0,
+    "flapping": {"changes": 5, "window": 3600.0},
+    "severity": {"warning": "warning", "critical": "critical"},
+    "page_from": "warning",
     "snmp_failure_level": "warning",
     "snmp": {"version": "2c", "port": 161, "timeout": 2.0, "retries": 1},
     "ping": {"count": 3, "interval": 0.2, "timeout": 1.0},
@@ -224,6 +301,16 @@ class SnmpSettings(_Strict):
         return self
 
 
+class FlappingSettings(_Strict):
+    changes: int = Field(ge=0)
+    window: Duration
+
+
+class SeveritySettings(_Strict):
+    warning: PagerDutySeverity
+    critical: PagerDutySeverity
+
+
 class PingSettings(_Strict):
     count: int = Field(ge=1, le=100)
     interval: Duration
@@ -244,6 +331,13 @@ class DeviceConfig(_Strict):
     profile: str
     hold_down: Duration
     recovery: Duration
+    # A count of consecutive polls, when set, replaces the hold_down/recovery duration.
+    hold_down_polls: int | None = Field(default=None, ge=1)
+    recovery_polls: int | None = Field(default=None, ge=1)
+    flapping: FlappingSettings
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    severity: SeveritySettings
+    page_from: Literal["warning", "critical"]
     snmp_failure_level: Literal["warning", "critical"]
     snmp: SnmpSettings | None
     ping: PingSettings
