@@ -35,6 +35,8 @@ class DeviceAlert:
     failing: tuple[FailingCheck, ...]
     since: float  # epoch seconds when the device started failing
     unreachable_children: tuple[str, ...] = ()
+    flapping: bool = False  # held open because it keeps changing state (see engine)
+    severity: str | None = None  # PagerDuty severity from the inventory's mapping
 
     @property
     def level(self) -> Level:

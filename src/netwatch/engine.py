@@ -3,7 +3,18 @@
 Phases: ok → pending (failing, inside hold-down) → alerting (incident open) → recovering
 (checks OK, inside the recovery hold) → ok. A device whose parent or any ancestor is down in
 the same cycle is *unreachable*: it pages nothing of its own and its hold-down restarts when
-the ancestor comes back.
+the ancestor comes back. A device inside a maintenance window (its own, or an ancestor's that
+covers children) is in *maintenance*: no new incident opens, its hold-down keeps counting so
+it pages at the first cycle after the window if it is still failing, and an open incident
+whose device recovers inside the window resolves at once.
+
+"Failing" here means failing at or above the device's `page_from` level: a device that only
+has warnings under `page_from = "critical"` is OK as far as paging goes, so the incident it
+had while critical resolves normally.
+
+A device that changes between failing and OK more than `flapping.changes` times within
+`flapping.window` is *flapping*: its incident stays open (no resolve, no new trigger) until it
+calms down, and the summary says so.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from netwatch.checks import (
     judge_sample,
 )
 from netwatch.inventory import DeviceConfig
+from netwatch.maintenance import in_maintenance
 from netwatch.samples import Sample
 
 # Polls scheduled every 60 s land a few hundred ms early or late; a 2-minute hold-down must
@@ -34,6 +46,7 @@ class Phase(StrEnum):
     ALERTING = "alerting"
     RECOVERING = "recovering"
     UNREACHABLE = "unreachable"
+    MAINTENANCE = "maintenance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +60,15 @@ class DeviceState:
     checks: Mapping[str, CheckVerdict] = field(default_factory=dict)
     failing: tuple[FailingCheck, ...] = ()
     last_sample_at: float | None = None
+    # failing at or above page_from, as of the last cycle
+    bad: bool = False
+    # consecutive polls with data that were failing / OK (for hold_down_polls/recovery_polls)
+    bad_polls: int = 0
+    good_polls: int = 0
+    # times of changes between failing and OK inside the flapping window, oldest first
+    flap_changes: tuple[float, ...] = ()
+    flapping: bool = False
+    in_maintenance: bool = False
 
 
 class TransitionKind(StrEnum):
@@ -76,47 +98,111 @@ def held(since: float | None, now: float, hold: float) -> bool:
     return since is not None and now - since + SCHEDULING_ALLOWANCE >= hold
 
 
+def hold_met(
+    since: float | None, polls: int, now: float, seconds: float, polls_needed: int | None
+) -> bool:
+    """A hold expressed in polls (when configured) or in seconds."""
+    if polls_needed is not None:
+        return polls >= polls_needed
+    return held(since, now, seconds)
+
+
+def _page_level(device: DeviceConfig) -> Level:
+    return Level.CRITICAL if device.page_from == "critical" else Level.WARNING
+
+
+def _bad(verdicts: Iterable[CheckVerdict], down: bool, at_least: Level) -> tuple[bool, bool]:
+    """(failing at or above `at_least`, and that is known from this very poll)."""
+    relevant = [
+        v
+        for v in verdicts
+        if v.level >= at_least and (not down or v.check == REACHABILITY) and (v.known or not down)
+    ]
+    return bool(relevant), any(v.known for v in relevant)
+
+
+def _flap_history(
+    device: DeviceConfig, state: DeviceState, bad: bool, now: float
+) -> tuple[tuple[float, ...], bool]:
+    changes = state.flap_changes
+    if bad != state.bad:
+        changes = (*changes, now)
+    settings = device.flapping
+    changes = tuple(t for t in changes if now - t < settings.window)
+    flapping = settings.changes > 0 and len(changes) > settings.changes
+    return changes, flapping
+
+
 def advance_device(
-    device: DeviceConfig, state: DeviceState, sample: Sample | None, now: float
+    device: DeviceConfig,
+    state: DeviceState,
+    sample: Sample | None,
+    now: float,
+    *,
+    maintenance: bool = False,
 ) -> DeviceState:
     """The device's own state after this sample, ignoring its parents."""
     checks = judge_sample(device, sample, state.checks)
     down = is_down(checks)
     failing = failing_checks(checks, down=down)
+    bad, bad_known = _bad(checks.values(), down, _page_level(device))
+    polled = any(v.known for v in checks.values())
+    flap_changes, flapping = _flap_history(device, state, bad, now)
     base = replace(
         state,
         checks=checks,
         down=down,
         failing=failing,
         last_sample_at=sample.at if sample else state.last_sample_at,
+        bad=bad,
+        flap_changes=flap_changes,
+        flapping=flapping,
+        in_maintenance=maintenance,
     )
-    if failing:
+    if bad:
         since = state.failing_since if state.failing_since is not None else now
+        polls = state.bad_polls + (1 if polled else 0)
+        failing_base = replace(
+            base, failing_since=since, ok_since=None, bad_polls=polls, good_polls=0
+        )
         if state.incident_open:
-            return replace(base, phase=Phase.ALERTING, failing_since=since, ok_since=None)
-        if held(since, now, device.hold_down):
+            return replace(failing_base, phase=Phase.ALERTING)
+        if maintenance:
+            return replace(failing_base, phase=Phase.MAINTENANCE)
+        # Stale levels alone (no data this poll) never open an incident: after a restart or
+        # while an agent is silent, unknown is not a reason to page.
+        if bad_known and hold_met(since, polls, now, device.hold_down, device.hold_down_polls):
             return replace(
-                base,
-                phase=Phase.ALERTING,
-                failing_since=since,
-                ok_since=None,
-                incident_open=True,
-                incident_since=now,
+                failing_base, phase=Phase.ALERTING, incident_open=True, incident_since=now
             )
-        return replace(base, phase=Phase.PENDING, failing_since=since, ok_since=None)
+        return replace(failing_base, phase=Phase.PENDING)
     if state.incident_open:
         ok_since = state.ok_since if state.ok_since is not None else now
-        if held(ok_since, now, device.recovery):
+        polls = state.good_polls + (1 if polled else 0)
+        recovering = replace(
+            base, ok_since=ok_since, good_polls=polls, bad_polls=0, failing_since=None
+        )
+        if maintenance or (
+            not flapping and hold_met(ok_since, polls, now, device.recovery, device.recovery_polls)
+        ):
             return replace(
-                base,
-                phase=Phase.OK,
-                failing_since=None,
+                recovering,
+                phase=Phase.MAINTENANCE if maintenance else Phase.OK,
                 ok_since=None,
+                good_polls=0,
                 incident_open=False,
                 incident_since=None,
+                flapping=False,
             )
-        return replace(base, phase=Phase.RECOVERING, ok_since=ok_since)
-    return replace(base, phase=Phase.OK, failing_since=None, ok_since=None)
+        return replace(recovering, phase=Phase.RECOVERING)
+    return replace(
+        base,
+        phase=Phase.MAINTENANCE if maintenance else Phase.OK,
+        failing_since=None,
+        ok_since=None,
+        bad_polls=0,
+        good_polls=0,
+    )
 
 
 def topmost_down_ancestor(
@@ -144,7 +230,11 @@ def run_cycle(
     by_id = {d.id: d for d in devices if d.enabled}
     own = {
         device_id: advance_device(
-            device, states.get(device_id, DeviceState()), samples.get(device_id), now
+            device,
+            states.get(device_id, DeviceState()),
+            samples.get(device_id),
+            now,
+            maintenance=in_maintenance(device_id, by_id, now),
         )
         for device_id, device in by_id.items()
         if device_id in samples
@@ -163,7 +253,14 @@ def run_cycle(
         ancestor = topmost_down_ancestor(device_id, by_id, down)
         if ancestor is not None:
             behind.setdefault(ancestor, []).append(device_id)
-            state = replace(state, phase=Phase.UNREACHABLE, failing_since=None, ok_since=None)
+            state = replace(
+                state,
+                phase=Phase.UNREACHABLE,
+                failing_since=None,
+                ok_since=None,
+                bad_polls=0,
+                good_polls=0,
+            )
             # An incident opened in this very cycle is not the child's own to open.
             if not states.get(device_id, DeviceState()).incident_open:
                 state = replace(state, incident_open=False, incident_since=None)
@@ -197,6 +294,30 @@ def run_cycle(
     return CycleOutcome(new_states, transitions, alerts, resolved)
 
 
+def resume_after_gap(
+    states: Mapping[str, DeviceState], *, last_cycle_at: float | None, now: float, interval: float
+) -> dict[str, DeviceState]:
+    """States loaded from the store, made safe to continue at `now`.
+
+    Open incidents stay open (no new hold-down, no second incident). If netwatch was away for
+    more than two intervals, nobody watched in between: hold-down and recovery progress start
+    again from the next poll, so nothing fires on the strength of a failure seen long ago and
+    nothing resolves on an OK seen long ago."""
+    if last_cycle_at is None or now - last_cycle_at <= 2 * interval + SCHEDULING_ALLOWANCE:
+        return dict(states)
+    return {
+        device_id: replace(
+            state,
+            failing_since=None,
+            ok_since=None,
+            bad_polls=0,
+            good_polls=0,
+            phase=state.phase if state.incident_open else Phase.OK,
+        )
+        for device_id, state in states.items()
+    }
+
+
 def _down_for_children(state: DeviceState) -> bool:
     """Down this cycle, or down when last heard of and no ping data since (unknown)."""
     reach = state.checks.get(REACHABILITY)
@@ -216,7 +337,7 @@ def _transitions(
 
 
 def _alert(device: DeviceConfig, state: DeviceState, behind: Iterable[str]) -> DeviceAlert:
-    return DeviceAlert(
+    alert = DeviceAlert(
         device_id=device.id,
         name=device.name,
         address=device.address,
@@ -226,4 +347,7 @@ def _alert(device: DeviceConfig, state: DeviceState, behind: Iterable[str]) -> D
         if state.failing_since is not None
         else state.incident_since or 0.0,
         unreachable_children=tuple(sorted(behind)),
+        flapping=state.flapping,
     )
+    mapping = {Level.WARNING: device.severity.warning, Level.CRITICAL: device.severity.critical}
+    return replace(alert, severity=mapping.get(alert.level))

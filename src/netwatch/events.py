@@ -90,10 +90,14 @@ def fold_failing_checks(alert: DeviceAlert) -> str:
     children is always kept. Cuts are on whole characters (Python str), so a multi-byte
     UTF-8 character is never split.
     """
-    head = f"{_device_label(alert)}: "
+    head = f"{_device_label(alert)}: " + ("flapping: " if alert.flapping else "")
     checks = [describe_check(check) for check in worst_first(alert.failing)]
     if not checks:
-        checks = ["alerting, no failing check reported"]
+        checks = [
+            "all checks OK now, keeps changing state"
+            if alert.flapping
+            else "alerting, no failing check reported"
+        ]
     tail = _children_note(len(alert.unreachable_children))
 
     full = head + _CHECK_SEPARATOR.join([*checks, *tail])
@@ -124,7 +128,7 @@ def trigger_event(
     worst = worst_first(alert.failing)
     payload: dict[str, Any] = {
         "summary": fold_failing_checks(alert),
-        "severity": SEVERITY_FOR_LEVEL[alert.level],
+        "severity": alert.severity or SEVERITY_FOR_LEVEL[alert.level],
         "source": _cap(alert.address or alert.device_id),
         "timestamp": iso_utc(now),
         "component": _cap(alert.name or alert.device_id),
