@@ -146,7 +146,7 @@ VALID_SCALAR = '[[cpu]]\nvalue = "SNMPv2-MIB::sysUpTime"\n'
             "SNMPv2-MIB defines no object 'sysUpTme' (did you mean sysUpTime",
         ),
         ('name = "p"\n' + VALID_SCALAR.replace("SNMPv2-MIB", "NOPE-MIB"), "unknown MIB module"),
-        ('name = "p"\n[[cpu]]\nvalue = "1.3.6.1.2.1.1.3.0"\n', "kind"),
+        ('name = "p"\n[[cpu]]\nvalue = "1.3.6.1.2.1.1.3"\n', "say `kind`"),
         ('name = "p"\n[[cpu]]\nvalue = "SNMPv2-MIB::system"\n', "say `kind`"),
         (
             'name = "p"\n[[cpu]]\nvalue = { oid = "1.3.6.1.2.1.1.3.0", symbol = "X" }\n',

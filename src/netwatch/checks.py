@@ -7,7 +7,8 @@ nor raises) and says so, so a silent agent never looks like a healthy one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from netwatch.alerts import FailingCheck, Level
 from netwatch.inventory import DeviceConfig, Threshold
@@ -30,10 +31,11 @@ class CheckVerdict:
     value: float | None = None
     threshold: float | None = None
     detail: str = ""
+    custom_unit: str = ""  # the unit a custom metric declares in the inventory
 
     @property
     def unit(self) -> str:
-        return UNITS[self.check]
+        return UNITS.get(self.check, self.custom_unit)
 
     def as_failing(self) -> FailingCheck:
         detail = self.detail if self.known else f"{self.detail} (last known; no data now)".strip()
@@ -100,35 +102,57 @@ def judge_sample(
     if not device.uses_snmp:
         return verdicts
     snmp = sample.snmp if sample else None
+    metric_checks = snmp_metric_checks(device)
     if down:
-        for check in (SNMP, CPU, TEMPERATURE):
+        for check in (SNMP, *metric_checks):
             verdicts[check] = keep(check, "device down")
         return verdicts
     if snmp is None:
-        for check in (SNMP, CPU, TEMPERATURE):
+        for check in (SNMP, *metric_checks):
             verdicts[check] = keep(check, "no SNMP result")
         return verdicts
     if snmp.error is not None:
         level = Level.CRITICAL if device.snmp_failure_level == "critical" else Level.WARNING
         verdicts[SNMP] = CheckVerdict(SNMP, level, True, None, None, str(snmp.error))
-        for check in (CPU, TEMPERATURE):
+        for check in metric_checks:
             verdicts[check] = keep(check, "SNMP failed")
         return verdicts
     verdicts[SNMP] = CheckVerdict(SNMP, Level.OK, True, None, None, "agent answers")
-    for check, threshold in (
-        (CPU, device.thresholds.cpu),
-        (TEMPERATURE, device.thresholds.temperature),
-    ):
+    for check, spec in metric_checks.items():
         reading = snmp.metrics.get(check)
         if reading is None:
             continue  # the profile does not read this metric at all
         if reading.value is None:
-            verdicts[check] = keep(
-                check, str(reading.error) if reading.error else "invalid reading"
-            )
+            verdict = keep(check, str(reading.error) if reading.error else "invalid reading")
         else:
-            verdicts[check] = measured(check, reading.value, threshold, reading.source)
+            detail = f"{spec.label}: {reading.source}" if spec.label else reading.source
+            verdict = measured(check, reading.value, spec.threshold, detail)
+        verdicts[check] = replace(verdict, custom_unit=spec.unit)
     return verdicts
+
+
+class MetricCheck(NamedTuple):
+    threshold: Threshold
+    unit: str
+    label: str | None = None
+
+
+def snmp_metric_checks(device: DeviceConfig) -> dict[str, MetricCheck]:
+    """Every SNMP metric check of a device with its threshold and unit: cpu and temperature
+    (thresholds from the inventory's `thresholds`, unless a custom metric of that name sets
+    its own), then the custom metrics. A custom metric without levels is read, never judged
+    as failing."""
+    checks = {
+        CPU: MetricCheck(device.thresholds.cpu, UNITS[CPU]),
+        TEMPERATURE: MetricCheck(device.thresholds.temperature, UNITS[TEMPERATURE]),
+    }
+    for metric in device.metrics:
+        threshold = Threshold(warning=metric.warning, critical=metric.critical, clear=metric.clear)
+        if metric.name in checks and not metric.has_thresholds:
+            threshold = checks[metric.name].threshold
+        unit = UNITS.get(metric.name, metric.unit)
+        checks[metric.name] = MetricCheck(threshold, unit, metric.label)
+    return checks
 
 
 def failing_checks(verdicts: Mapping[str, CheckVerdict], *, down: bool) -> tuple[FailingCheck, ...]:

@@ -12,9 +12,10 @@ from pydantic import SecretBytes
 
 from netwatch.icmp import Pinger
 from netwatch.inventory import DeviceConfig
+from netwatch.inventory.custom_metrics import CustomMetric
 from netwatch.samples import PingResult, Sample, SnmpError, SnmpErrorKind, SnmpReading
 from netwatch.snmp.client import SnmpClient
-from netwatch.snmp.profiles import Profile, load_profile, read_profile
+from netwatch.snmp.profiles import Profile, load_profile, read_profile, with_custom_metrics
 from netwatch.snmp.target import SnmpTarget
 
 
@@ -73,12 +74,13 @@ class NetworkProber:
         self._pinger = pinger
         self._snmp = snmp
         self._wall_clock = wall_clock
-        self._profiles: dict[str, Profile] = {}
+        self._profiles: dict[tuple[str, tuple[CustomMetric, ...]], Profile] = {}
 
-    def _profile(self, name: str) -> Profile:
-        if name not in self._profiles:
-            self._profiles[name] = load_profile(name)
-        return self._profiles[name]
+    def _profile(self, device: DeviceConfig) -> Profile:
+        key = (device.profile, device.metrics)
+        if key not in self._profiles:
+            self._profiles[key] = with_custom_metrics(load_profile(device.profile), device.metrics)
+        return self._profiles[key]
 
     async def poll(self, device: DeviceConfig) -> Sample:
         try:
@@ -105,7 +107,7 @@ class NetworkProber:
 
         async def do_snmp(target: SnmpTarget) -> None:
             nonlocal snmp
-            snmp = await read_profile(self._snmp, target, self._profile(device.profile))
+            snmp = await read_profile(self._snmp, target, self._profile(device))
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(do_ping)

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from netwatch.inventory.custom_metrics import CustomMetric, CustomMetricLayer, resolve_metrics
 from netwatch.inventory.windows import MaintenanceWindow
 from netwatch.units import parse_duration
 
@@ -147,6 +148,7 @@ class SettingsLayer(_Strict):
     snmp: SnmpLayer | None = None
     ping: PingLayer | None = None
     thresholds: ThresholdsLayer | None = None
+    metrics: dict[str, CustomMetricLayer] | None = None
 
 
 class DeviceEntry(SettingsLayer):
@@ -342,6 +344,8 @@ class DeviceConfig(_Strict):
     snmp: SnmpSettings | None
     ping: PingSettings
     thresholds: Thresholds
+    # Custom SNMP checks (custom_metrics.py), in inventory order.
+    metrics: Annotated[tuple[CustomMetric, ...], BeforeValidator(resolve_metrics)] = ()
 
     @property
     def uses_snmp(self) -> bool:

@@ -43,8 +43,16 @@ class ResolvedName:
     instance: str = ""
 
     @property
-    def is_scalar(self) -> bool:
-        return self.node == "scalar"
+    def implied_kind(self) -> Literal["scalar", "table"] | None:
+        """How the object is read when nobody says: a scalar or one instance with GET, a
+        table column walked; a numeric OID ending in .0 is taken as a scalar instance."""
+        if self.node == "scalar" or (self.instance and self.node != "numeric"):
+            return "scalar"
+        if self.node == "column":
+            return "table"
+        if self.node == "numeric" and self.oid.endswith(".0"):
+            return "scalar"
+        return None
 
 
 @cache

@@ -101,14 +101,12 @@ class Alternative(_Strict):
         if not isinstance(data, dict) or "kind" in data or not isinstance(data.get("value"), str):
             return data
         resolved = resolve_name(data["value"])
-        node = resolved.node
-        if node == "scalar" or resolved.instance:
-            return {**data, "kind": "scalar"}
-        if node == "column":
-            return {**data, "kind": "table"}
-        raise ValueError(
-            f"{data['value']!r} is a {node}, not a scalar or a table column: say `kind`"
-        )
+        kind = resolved.implied_kind
+        if kind is None:
+            raise ValueError(
+                f"{data['value']!r} is not a scalar or a table column the MIB knows: say `kind`"
+            )
+        return {**data, "kind": kind}
 
     @model_validator(mode="after")
     def _table_fields_on_tables(self) -> Alternative:
@@ -133,23 +131,34 @@ class Alternative(_Strict):
 
 
 class Profile(_Strict):
+    """`cpu` and `temperature` from the profile file; `extra` holds the inventory's custom
+    metrics (name → alternatives), added per device by `with_custom_metrics`."""
+
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = ""
     cpu: tuple[Alternative, ...] = ()
     temperature: tuple[Alternative, ...] = ()
+    extra: tuple[tuple[str, tuple[Alternative, ...]], ...] = ()
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return (*METRICS, *(name for name, _ in self.extra))
 
     def alternatives(self, metric: str) -> tuple[Alternative, ...]:
         if metric == "cpu":
             return self.cpu
         if metric == "temperature":
             return self.temperature
+        for name, alternatives in self.extra:
+            if name == metric:
+                return alternatives
         raise KeyError(metric)
 
     @property
     def scalar_oids(self) -> tuple[str, ...]:
         """Every scalar OID of every alternative, once, in profile order: one GET reads them."""
         seen: dict[str, None] = {}
-        for metric in METRICS:
+        for metric in self.metric_names:
             for alternative in self.alternatives(metric):
                 if alternative.kind == "scalar":
                     seen.setdefault(alternative.value.oid, None)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from pydantic import ValidationError
 
+from netwatch.inventory.custom_metrics import CustomMetric
 from netwatch.samples import MetricReading, SnmpError, SnmpErrorKind, SnmpReading
 from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.profile_model import METRICS, Alternative, MibObject, Profile
@@ -23,7 +26,14 @@ from netwatch.snmp.values import (
     raw_number,
 )
 
-__all__ = ["PROFILE_NAMES", "Profile", "ProfileError", "load_profile", "read_profile"]
+__all__ = [
+    "PROFILE_NAMES",
+    "Profile",
+    "ProfileError",
+    "load_profile",
+    "read_profile",
+    "with_custom_metrics",
+]
 
 PROFILE_NAMES: tuple[str, ...] = tuple(
     sorted(
@@ -64,6 +74,33 @@ def load_profile(name: str) -> Profile:
     return profile
 
 
+def with_custom_metrics(profile: Profile, metrics: Iterable[CustomMetric]) -> Profile:
+    """`profile` plus the inventory's custom metrics: `cpu`/`temperature` replace the
+    profile's alternatives (the user said where to read them), other names are added."""
+    replaced: dict[str, tuple[Alternative, ...]] = {}
+    extra: list[tuple[str, tuple[Alternative, ...]]] = []
+    for metric in metrics:
+        fields: dict[str, Any] = {
+            "value": metric.object,
+            "scale": metric.scale,
+            "signed": metric.signed,
+            "sentinels": metric.sentinels,
+            "minimum": metric.minimum,
+            "maximum": metric.maximum,
+            "combine": metric.combine,
+        }
+        if metric.kind is not None:
+            fields["kind"] = metric.kind
+        alternative = Alternative.model_validate(fields)
+        if metric.name in METRICS:
+            replaced[metric.name] = (alternative,)
+        else:
+            extra.append((metric.name, (alternative,)))
+    if not replaced and not extra:
+        return profile
+    return profile.model_copy(update={**replaced, "extra": (*profile.extra, *extra)})
+
+
 @dataclass(frozen=True, slots=True)
 class _Miss:
     """An alternative that gave no value: `invalid` when the device answered with junk."""
@@ -85,7 +122,7 @@ async def read_profile(client: SnmpClient, target: SnmpTarget, profile: Profile)
         scalars = await reader.read_scalars(profile.scalar_oids)
         metrics = {
             metric: await reader.read_metric(profile.alternatives(metric), scalars)
-            for metric in METRICS
+            for metric in profile.metric_names
         }
     except _DeviceUnreachable as unreachable:
         return SnmpReading(error=unreachable.error)
