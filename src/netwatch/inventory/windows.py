@@ -13,6 +13,10 @@ from netwatch.units import parse_duration
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = {
+    full: full[:3]
+    for full in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+}
 
 
 def check_time_zone(name: str) -> str:
@@ -47,7 +51,9 @@ class MaintenanceWindow(BaseModel):
     @classmethod
     def _lower_case_days(cls, days: object) -> object:
         if isinstance(days, list | tuple):
-            return tuple(d.lower()[:3] if isinstance(d, str) else d for d in days)
+            return tuple(
+                _FULL_DAY_NAMES.get(d.lower(), d.lower()) if isinstance(d, str) else d for d in days
+            )
         return days
 
     @model_validator(mode="after")
