@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("device_id")
     show.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
 
+    history = commands.add_parser("history", help="print a device's incident history")
+    history.add_argument("device_id")
+    history.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    history.add_argument("--limit", type=int, default=20, help="newest N incidents")
+    history.add_argument("--json", action="store_true", help="JSON instead of text")
+
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else getattr(logging, args.log_level.upper())
     logging.basicConfig(
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.config)
     if args.command == "show-device":
         return _show_device(args.config, args.device_id)
+    if args.command == "history":
+        return _history(args.config, args.device_id, args.limit, args.json)
     return 2
 
 
@@ -118,6 +126,15 @@ def _show_device(path: Path, device_id: str) -> int:
         return 1
     print(describe_device(device))
     return 0
+
+
+def _history(path: Path, device_id: str, limit: int, as_json: bool) -> int:
+    from netwatch.history_cli import show_history
+
+    inventory = _load(path)
+    if inventory is None:
+        return 2
+    return show_history(inventory, device_id, limit=limit, as_json=as_json, out=sys.stdout)
 
 
 def describe_device(device: DeviceConfig) -> str:

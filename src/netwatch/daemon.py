@@ -20,6 +20,8 @@ from netwatch.monitor import Monitor
 from netwatch.notifier import Notifier
 from netwatch.poller import NetworkProber
 from netwatch.snmp.client import SnmpClient
+from netwatch.store import Store, open_store
+from netwatch.store.alert_state import AlertStateStore, state_db_path
 
 log = logging.getLogger("netwatch")
 
@@ -71,8 +73,16 @@ async def run_daemon(
             if inventory.routing_key is None:
                 log.warning("no PagerDuty routing key configured: events are printed, not sent")
             prober = NetworkProber(pinger, snmp, wall_clock=wall_clock)
+            store = open_store(state_db_path(inventory))
+            nursery.start_soon(_close_store_on_exit, store)
+            alert_store = AlertStateStore(store)
             monitor = Monitor(
-                inventory, prober, sender, notifier=make_notifier(inventory), wall_clock=wall_clock
+                inventory,
+                prober,
+                sender,
+                notifier=make_notifier(inventory),
+                wall_clock=wall_clock,
+                alert_store=alert_store,
             )
             if cycle_stats is not None:
                 stats_writer = CycleStatsWriter(cycle_stats)
@@ -94,6 +104,13 @@ async def _close_on_exit(writer: CycleStatsWriter) -> None:
         await trio.sleep_forever()
     finally:
         writer.close()
+
+
+async def _close_store_on_exit(store: Store) -> None:
+    try:
+        await trio.sleep_forever()
+    finally:
+        store.close()
 
 
 def reload_inventory(monitor: Monitor) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -13,12 +14,21 @@ from dataclasses import dataclass, field
 import trio
 
 from netwatch.delivery import Sender
-from netwatch.engine import CycleOutcome, DeviceState, Phase, TransitionKind, run_cycle
-from netwatch.events import describe_check
+from netwatch.engine import (
+    CycleOutcome,
+    DeviceState,
+    Phase,
+    TransitionKind,
+    resume_after_gap,
+    run_cycle,
+)
+from netwatch.events import Event, describe_check
+from netwatch.incidents import history_entries
 from netwatch.inventory import DeviceConfig, Inventory
 from netwatch.notifier import Notifier
 from netwatch.poller import Prober
 from netwatch.samples import Sample
+from netwatch.store.alert_state import AlertStateStore
 from netwatch.units import format_duration
 
 log = logging.getLogger("netwatch.monitor")
@@ -44,6 +54,7 @@ class Monitor:
         *,
         notifier: Notifier,
         wall_clock: Callable[[], float] = time.time,
+        alert_store: AlertStateStore | None = None,
     ) -> None:
         self.inventory = inventory
         self._prober = prober
@@ -52,6 +63,13 @@ class Monitor:
         self._wall_clock = wall_clock
         self.states: dict[str, DeviceState] = {}
         self.cycles = 0
+        self._alert_store = alert_store
+        self._resume_from: float | None = None
+        if alert_store is not None:
+            saved = alert_store.load()
+            self.states = saved.states
+            notifier.restore(saved.sent)
+            self._resume_from = saved.last_cycle_at
         self._cycle_listeners: list[Callable[[CycleReport], None]] = []
 
     def on_cycle(self, listener: Callable[[CycleReport], None]) -> None:
@@ -82,16 +100,37 @@ class Monitor:
         started = trio.current_time()
         samples = await self._poll_all(devices, deadline)
         late = len(devices) - len(samples)
+        if self._resume_from is not None:
+            self.states = resume_after_gap(
+                self.states,
+                last_cycle_at=self._resume_from,
+                now=now,
+                interval=self.inventory.settings.interval,
+            )
+            self._resume_from = None
         outcome = run_cycle(self.inventory.devices, self.states, samples, now)
         self.states = outcome.states
         duration = trio.current_time() - started
         self._log_cycle(samples, outcome, late, duration)
-        for event in self._notifier.events_for(outcome, now):
+        for event in self._events_saved(outcome, now):
             self._sender.submit(event)
         report = CycleReport(self.cycles, now, duration, len(samples), late, outcome, samples)
         for listener in self._cycle_listeners:
             listener(report)
         return report
+
+    def _events_saved(self, outcome: CycleOutcome, now: float) -> list[Event]:
+        """This cycle's events, after the alert state that led to them is in the store."""
+        before = {sent.dedup_key: sent.fingerprint for sent in self._notifier.sent()}
+        events = self._notifier.events_for(outcome, now)
+        if self._alert_store is not None:
+            entries = history_entries(outcome, events, before, now)
+            try:
+                self._alert_store.save_cycle(outcome.states, self._notifier.sent(), entries, now)
+            except sqlite3.Error:
+                # Paging matters more than remembering: send anyway, retry the write next cycle.
+                log.exception("could not save alert state; events still go out")
+        return events
 
     async def _poll_all(self, devices: list[DeviceConfig], deadline: float) -> dict[str, Sample]:
         samples: dict[str, Sample] = {}
