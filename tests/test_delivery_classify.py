@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from netwatch.delivery import Decision, RetryPolicy, classify, retry_after_seconds
+from netwatch.delivery.retry import may_have_arrived
 
 DONE, RETRY, DROP = Decision.DONE, Decision.RETRY, Decision.DROP_AND_ALARM
 
@@ -195,3 +196,29 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap(
 @pytest.mark.parametrize(("retry_after", "delay"), [(0.0, 0.0), (7.0, 7.0), (3600.0, 300.0)])
 def test_retry_after_replaces_backoff_up_to_its_cap(retry_after: float, delay: float) -> None:
     assert POLICY.delay(9, retry_after=retry_after, rand=0.5) == delay
+
+
+# Whether PagerDuty may have accepted an event whose sending ended with this exception: only
+# failures before the request left (no connection, a bad request of ours) prove it did not.
+NOT_SENT = {
+    httpx.ConnectTimeout,
+    httpx.ConnectError,
+    httpx.PoolTimeout,
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+    httpx.HTTPStatusError,
+}
+
+
+@pytest.mark.parametrize(
+    "exception_class", list(EXCEPTION_TABLE), ids=lambda value: getattr(value, "__name__", "?")
+)
+def test_which_failures_may_have_reached_pagerduty(exception_class: type[BaseException]) -> None:
+    make, _ = EXCEPTION_TABLE[exception_class]
+    assert may_have_arrived(make()) is (exception_class not in NOT_SENT)
+
+
+@pytest.mark.parametrize("status", [202, 400, 429, 500, 503])
+def test_an_http_answer_is_never_a_maybe(status: int) -> None:
+    assert may_have_arrived(status) is False

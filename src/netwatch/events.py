@@ -60,6 +60,12 @@ def dedup_key_for(device_id: str) -> str:
     return f"{DEDUP_KEY_PREFIX}{device_id[:room]}{_HASH_SEPARATOR}{digest}"
 
 
+def routing_key_fingerprint(routing_key: str) -> str:
+    """How a routing key is named in logs, the store and status output: 16 hex digits of its
+    SHA-256, stable and not reversible (a routing key is a secret)."""
+    return hashlib.sha256(routing_key.encode("utf-8")).hexdigest()[:16]
+
+
 def worst_first(checks: Iterable[FailingCheck]) -> list[FailingCheck]:
     """Failing checks, most severe first; equal levels keep the engine's order."""
     return sorted(checks, key=lambda check: check.level, reverse=True)

@@ -18,13 +18,14 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from support.paths import CACHE, SHARED
@@ -51,7 +52,7 @@ class Incident:
 
 @dataclass
 class Request:
-    at: float  # time.monotonic()
+    at: float  # the stand-in's clock
     status: int
     body: bytes
 
@@ -59,7 +60,16 @@ class Request:
 class PagerDutyStandIn:
     """State of the stand-in; every method is safe to call from the test while it serves."""
 
-    def __init__(self, *, rate_limit: int = 120, window: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        rate_limit: int = 120,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # clock: trio.current_time when driven in-process on the autojump clock (see
+        # StandInTransport), so the rate limit and request times are virtual too
+        self.clock = clock
         self.url = ""
         self.rate_limit = rate_limit
         self.window = window
@@ -83,6 +93,11 @@ class PagerDutyStandIn:
         """The next `count` requests get no answer until release() (or 30 s, then a close)."""
         with self._lock:
             self._scripted.extend([None] * count)
+
+    def heal(self) -> None:
+        """Forget every scripted failure not yet used."""
+        with self._lock:
+            self._scripted.clear()
 
     def release(self) -> None:
         self._release.set()
@@ -116,7 +131,7 @@ class PagerDutyStandIn:
             if self._scripted:
                 scripted = self._scripted.popleft()
                 if scripted is None:
-                    self.requests.append(Request(time.monotonic(), 0, body))
+                    self.requests.append(Request(self.clock(), 0, body))
                     return None
                 return self._record(body, scripted, _error("Scripted failure", []), {})
             errors, event = validate(body)
@@ -137,11 +152,11 @@ class PagerDutyStandIn:
     def _record(
         self, body: bytes, status: int, answer: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        self.requests.append(Request(time.monotonic(), status, body))
+        self.requests.append(Request(self.clock(), status, body))
         return status, answer, headers
 
     def _throttle(self, routing_key: str) -> float | None:
-        now = time.monotonic()
+        now = self.clock()
         accepted = self._accepted_at.setdefault(routing_key, deque())
         while accepted and accepted[0] <= now - self.window:
             accepted.popleft()
@@ -181,6 +196,24 @@ class PagerDutyStandIn:
             if incident.dedup_key == dedup_key and incident.status != "resolved":
                 return incident
         return None
+
+
+class StandInTransport(httpx.AsyncBaseTransport):
+    """The stand-in's logic without sockets, for tests on trio's autojump clock: `down`
+    refuses connections, a scripted hang is a read timeout."""
+
+    def __init__(self, standin: PagerDutyStandIn) -> None:
+        self.standin = standin
+        self.down = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        answer = self.standin.handle(await request.aread())
+        if answer is None:
+            raise httpx.ReadTimeout("no answer", request=request)
+        status, body, headers = answer
+        return httpx.Response(status, json=body, headers=headers)
 
 
 def validate(body: bytes) -> tuple[list[str], dict[str, Any] | None]:

@@ -45,6 +45,32 @@ EXCEPTION_DECISIONS: Final[tuple[tuple[type[BaseException], Decision], ...]] = (
 )
 
 
+# Failures that prove the request never reached the server: nothing could have been accepted.
+# Any other exception (a read timeout, a connection dropped mid-answer) leaves open whether
+# PagerDuty took the event, so a trigger that failed that way may have opened an incident.
+NOT_SENT_EXCEPTIONS: Final[tuple[type[BaseException], ...]] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+    httpx.LocalProtocolError,
+)
+
+
+def may_have_arrived(outcome: int | BaseException) -> bool:
+    """Whether PagerDuty may have accepted an event whose sending ended this way.
+
+    An HTTP answer is definite (only 2xx means accepted, and that is not "may"); of the
+    exceptions only those in NOT_SENT_EXCEPTIONS prove the request never left.
+    """
+    if isinstance(outcome, httpx.HTTPStatusError):
+        return False
+    if isinstance(outcome, BaseException):
+        return not isinstance(outcome, NOT_SENT_EXCEPTIONS)
+    return False
+
+
 def classify(outcome: int | BaseException) -> Decision:
     """What to do with an event after an HTTP status code or an exception from sending it.
 

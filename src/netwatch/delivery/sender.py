@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import partial
+from typing import Any, Final, Protocol
 
 import httpx
 import trio
 
-from netwatch.delivery.pending import PendingEvents
-from netwatch.delivery.retry import Decision, RetryPolicy, classify, retry_after_seconds
+from netwatch.delivery.budget import DEFAULT_EVENTS_PER_MINUTE, DEFAULT_WINDOW_SECONDS, RateBudget
+from netwatch.delivery.pending import KeyRecord, PendingEvents
+from netwatch.delivery.retry import (
+    Decision,
+    RetryPolicy,
+    classify,
+    may_have_arrived,
+    retry_after_seconds,
+)
 from netwatch.events import Event, event_bytes
 
 log = logging.getLogger("netwatch.delivery")
@@ -36,13 +45,52 @@ class RejectedEvent:
     reason: str
 
 
+class Journal(Protocol):
+    """Where the sender keeps what must survive a restart (store/outbox.py's DurableOutbox)."""
+
+    def save(self, record: KeyRecord) -> None: ...
+
+    def load(self) -> list[KeyRecord]: ...
+
+    def reject(
+        self,
+        event: Event,
+        status_code: int | None,
+        reason: str,
+        errors: Iterable[str],
+        now: float,
+    ) -> None: ...
+
+    def take_requests(self) -> list[Event]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryHealth:
+    """What /readyz and `netwatch` status show about paging (no secrets in it)."""
+
+    healthy: bool
+    failing_since: float | None  # wall clock of the first failure since the last success
+    pending: int
+    oldest_pending_since: float | None  # wall clock
+    rejected: int
+    detail: str
+
+
 class EventsApiSender:
     """The one task that talks to the Events API: submit() queues, run() delivers.
 
-    While PagerDuty is down or throttling, events wait (newest per dedup_key) and are
-    retried with backoff for as long as it takes; only events PagerDuty rejects as invalid
-    (400 and the like) are dropped, logged with PagerDuty's `errors`, passed to `on_alarm`
-    and kept in `rejected`.
+    While PagerDuty is down or throttling, events wait (net state per dedup_key, see
+    pending.py) and are retried with backoff for as long as it takes; only events PagerDuty
+    rejects as invalid (400 and the like) are dropped, logged with PagerDuty's `errors`,
+    passed to `on_alarm` and kept in `rejected` (and in the journal). With a journal, every
+    event is written before it is sent and removed only once PagerDuty accepted it.
+
+    Each routing key has its own rate budget and its own backoff; urgent events (first pages,
+    severity changes, acknowledges, resolves) go before re-sends of unchanged incidents.
+    When delivery has failed for `failing_threshold` seconds, that is logged at error,
+    `delivery_health()` turns unhealthy and `on_degraded` is called once (the fallback
+    channel); `on_degraded` then gets every urgent event until delivery works again, and
+    `on_recovered` is called once when it does.
     """
 
     def __init__(
@@ -55,47 +103,132 @@ class EventsApiSender:
         on_alarm: Callable[[RejectedEvent], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rand: Callable[[], float] = random.random,
+        journal: Journal | None = None,
+        events_per_minute: int = DEFAULT_EVENTS_PER_MINUTE,
+        budget_window: float = DEFAULT_WINDOW_SECONDS,
+        failing_threshold: float = 300.0,
+        on_degraded: Callable[[list[Event]], None] | None = None,
+        on_recovered: Callable[[], None] | None = None,
+        request_poll_interval: float = 2.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._url = url
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
-        self._pending = PendingEvents(known_open)
+        self._journal = journal
+        restored = journal.load() if journal is not None else []
+        self._pending = PendingEvents(known_open, restored)
         self._on_alarm = on_alarm
         self._transport = transport
         self._rand = rand
         self._wake = trio.Event()
-        self._failures = 0
+        self._events_per_minute = events_per_minute
+        self._budget_window = budget_window
+        self._budgets: dict[str, RateBudget] = {}
+        self._blocked_until: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._failing_threshold = failing_threshold
+        self._failing_since: float | None = None
+        self._degraded = False
+        self._on_degraded = on_degraded
+        self._on_recovered = on_recovered
+        self._request_poll_interval = request_poll_interval
+        self._wall_clock = wall_clock
         self.rejected: list[RejectedEvent] = []
+        if restored:
+            log.info(
+                "outbox: %d dedup key(s) restored, %d to deliver", len(restored), self.pending()
+            )
 
     def submit(self, event: Event) -> None:
-        """Queue an event; never blocks, never waits for PagerDuty."""
-        self._pending.submit(event)
+        """Queue an event (written to the journal first); never waits for PagerDuty."""
+        urgent_before = self._degraded
+        key = self._pending.submit(event, self._wall_clock())
+        self._save(key)
         self._wake.set()
+        if urgent_before and self._on_degraded is not None and self._is_urgent_news(event):
+            self._on_degraded([event])
 
     def pending(self) -> int:
         """Dedup keys with an event PagerDuty has not accepted yet (including one in flight)."""
         return len(self._pending)
 
     def is_open(self, dedup_key: str) -> bool:
-        """Whether PagerDuty accepted a trigger for this key and no resolve since."""
+        """Whether PagerDuty accepted (or may have accepted) a trigger for this key and no
+        resolve since."""
         return self._pending.is_open(dedup_key)
+
+    def delivery_health(self) -> DeliveryHealth:
+        now = self._wall_clock()
+        failing = self._failing_since
+        unhealthy = failing is not None and now - failing >= self._failing_threshold
+        if unhealthy and failing is not None:
+            detail = f"PagerDuty delivery failing for {now - failing:.0f} s"
+        elif failing is not None:
+            detail = f"PagerDuty delivery failing for {now - failing:.0f} s (retrying)"
+        else:
+            detail = "ok"
+        return DeliveryHealth(
+            healthy=not unhealthy,
+            failing_since=failing,
+            pending=self.pending(),
+            oldest_pending_since=self._pending.oldest_queued_at(),
+            rejected=len(self.rejected),
+            detail=detail,
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
             task_status.started()
+            next_poll = trio.current_time()
             while True:
-                event = self._pending.take()
+                now = trio.current_time()
+                if self._journal is not None and now >= next_poll:
+                    for requested in self._journal.take_requests():
+                        self.submit(requested)
+                    next_poll = now + self._request_poll_interval
+                self._wake = trio.Event()
+                event = self._pending.take(partial(self._may_send, now=now))
                 if event is None:
-                    self._wake = trio.Event()
-                    await self._wake.wait()
+                    wake_at = self._next_chance(now)
+                    if self._journal is not None:
+                        wake_at = min(wake_at, next_poll)
+                    with trio.move_on_at(wake_at):
+                        await self._wake.wait()
                     continue
+                routing_key = str(event.get("routing_key", ""))
+                self._budget(routing_key).spend(now)
                 try:
                     delay = await self._deliver(client, event)
                 except BaseException:
-                    self._pending.finish(event, Decision.RETRY)
+                    self._pending.finish(event, Decision.RETRY, may_have_arrived=True)
                     raise
                 if delay is not None:
-                    await trio.sleep(delay)
+                    self._blocked_until[routing_key] = trio.current_time() + delay
+
+    def _may_send(self, event: Event, now: float) -> bool:
+        routing_key = str(event.get("routing_key", ""))
+        return now >= self._blocked_until.get(routing_key, now) and self._budget(
+            routing_key
+        ).has_room(now)
+
+    def _next_chance(self, now: float) -> float:
+        chances = [
+            max(self._budget(key).next_room(now), self._blocked_until.get(key, now))
+            for key in self._pending.waiting_routing_keys()
+        ]
+        return min(chances, default=math.inf)
+
+    def _budget(self, routing_key: str) -> RateBudget:
+        budget = self._budgets.get(routing_key)
+        if budget is None:
+            budget = RateBudget(self._events_per_minute, self._budget_window)
+            self._budgets[routing_key] = budget
+        return budget
+
+    def _save(self, dedup_key: str) -> None:
+        if self._journal is not None:
+            self._journal.save(self._pending.record(dedup_key))
 
     async def _deliver(self, client: httpx.AsyncClient, event: Event) -> float | None:
         """Send one event and record the outcome; the seconds to wait before the next."""
@@ -106,29 +239,40 @@ class EventsApiSender:
                 headers={"Content-Type": "application/json"},
             )
         except Exception as exc:
-            return self._after(event, classify(exc), None, _describe_exception(exc))
+            return self._after(
+                event, classify(exc), None, _describe_exception(exc), may_have_arrived(exc)
+            )
         return self._after(
-            event, classify(response.status_code), response, f"HTTP {response.status_code}"
+            event, classify(response.status_code), response, f"HTTP {response.status_code}", False
         )
 
     def _after(
-        self, event: Event, decision: Decision, response: httpx.Response | None, reason: str
+        self,
+        event: Event,
+        decision: Decision,
+        response: httpx.Response | None,
+        reason: str,
+        arrived: bool,
     ) -> float | None:
-        self._pending.finish(event, decision)
+        dedup_key = self._pending.finish(event, decision, may_have_arrived=arrived)
+        self._save(dedup_key)
         secret = str(event.get("routing_key", ""))
         action, key = event["event_action"], event["dedup_key"]
         if decision is Decision.DONE:
-            self._failures = 0
+            self._failures.pop(secret, None)
+            self._delivery_worked()
             log.debug("PagerDuty accepted the %s for %s", action, key)
             return None
         if decision is Decision.DROP_AND_ALARM:
             self._reject(event, response, _redact(reason, secret))
             return None
-        self._failures += 1
+        failures = self._failures.get(secret, 0) + 1
+        self._failures[secret] = failures
+        self._delivery_failed()
         retry_after = None
         if response is not None:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=time.time())
-        delay = self._retry.delay(self._failures, retry_after=retry_after, rand=self._rand())
+        delay = self._retry.delay(failures, retry_after=retry_after, rand=self._rand())
         log.warning(
             "PagerDuty did not take the %s for %s (%s); retrying in %.1f s, %d pending",
             action,
@@ -138,6 +282,35 @@ class EventsApiSender:
             self.pending(),
         )
         return delay
+
+    def _delivery_worked(self) -> None:
+        self._failing_since = None
+        if self._degraded:
+            self._degraded = False
+            log.warning("PagerDuty delivery works again; %d pending", self.pending())
+            if self._on_recovered is not None:
+                self._on_recovered()
+
+    def _delivery_failed(self) -> None:
+        now = self._wall_clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        if self._degraded or now - self._failing_since < self._failing_threshold:
+            return
+        self._degraded = True
+        log.error(
+            "PagerDuty delivery has failed for %.0f s; %d event(s) waiting%s",
+            now - self._failing_since,
+            self.pending(),
+            ", using the fallback channel" if self._on_degraded is not None else "",
+        )
+        if self._on_degraded is not None:
+            self._on_degraded(self._pending.waiting_events())
+
+    def _is_urgent_news(self, event: Event) -> bool:
+        return event.get("event_action") != "trigger" or self._pending.is_urgent(
+            str(event.get("dedup_key"))
+        )
 
     def _reject(self, event: Event, response: httpx.Response | None, reason: str) -> None:
         secret = str(event.get("routing_key", ""))
@@ -149,6 +322,8 @@ class EventsApiSender:
             reason=reason,
         )
         self.rejected.append(rejected)
+        if self._journal is not None:
+            self._journal.reject(event, rejected.status_code, reason, errors, self._wall_clock())
         log.error(
             "PagerDuty rejected the %s for %s (%s): %s; dropped, kept for inspection",
             event["event_action"],
