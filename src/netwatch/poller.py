@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 import trio
@@ -14,7 +15,9 @@ from netwatch.icmp import Pinger
 from netwatch.inventory import DeviceConfig
 from netwatch.inventory.custom_metrics import CustomMetric
 from netwatch.samples import PingResult, Sample, SnmpError, SnmpErrorKind, SnmpReading
+from netwatch.snmp.autodetect import AUTO, Detection
 from netwatch.snmp.client import SnmpClient
+from netwatch.snmp.detect import detect_profile
 from netwatch.snmp.profiles import Profile, load_profile, read_profile, with_custom_metrics
 from netwatch.snmp.target import SnmpTarget
 
@@ -75,12 +78,37 @@ class NetworkProber:
         self._snmp = snmp
         self._wall_clock = wall_clock
         self._profiles: dict[tuple[str, tuple[CustomMetric, ...]], Profile] = {}
+        self._detections: dict[tuple[str, str], Detection] = {}
 
-    def _profile(self, device: DeviceConfig) -> Profile:
-        key = (device.profile, device.metrics)
+    def detected_profile(self, device_id: str) -> Detection | None:
+        """What `profile = "auto"` chose for a device, once its agent has answered."""
+        for (detected_id, _), detection in self._detections.items():
+            if detected_id == device_id:
+                return detection
+        return None
+
+    def _profile(self, device: DeviceConfig, name: str) -> Profile:
+        key = (name, device.metrics)
         if key not in self._profiles:
-            self._profiles[key] = with_custom_metrics(load_profile(device.profile), device.metrics)
+            self._profiles[key] = with_custom_metrics(load_profile(name), device.metrics)
         return self._profiles[key]
+
+    async def read_snmp(self, device: DeviceConfig, target: SnmpTarget) -> SnmpReading:
+        if device.profile != AUTO:
+            reading = await read_profile(self._snmp, target, self._profile(device, device.profile))
+            return replace(reading, profile=device.profile)
+        # Detected once per device and address; a failed detection is retried next poll.
+        key = (device.id, target.address)
+        detection = self._detections.get(key)
+        if detection is None:
+            detected = await detect_profile(self._snmp, target)
+            if isinstance(detected, SnmpError):
+                return SnmpReading(error=detected, profile=AUTO)
+            for stale in [k for k in self._detections if k[0] == device.id]:
+                del self._detections[stale]
+            detection = self._detections[key] = detected
+        reading = await read_profile(self._snmp, target, self._profile(device, detection.profile))
+        return replace(reading, profile=detection.profile, profile_reason=detection.reason)
 
     async def poll(self, device: DeviceConfig) -> Sample:
         try:
@@ -107,7 +135,7 @@ class NetworkProber:
 
         async def do_snmp(target: SnmpTarget) -> None:
             nonlocal snmp
-            snmp = await read_profile(self._snmp, target, self._profile(device))
+            snmp = await self.read_snmp(device, target)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(do_ping)

@@ -80,6 +80,10 @@ class SnmpReading:
 
     metrics: Mapping[str, MetricReading] = field(default_factory=dict)
     error: SnmpError | None = None
+    # The profile the metrics were read through: for `profile = "auto"`, the detected one,
+    # with `profile_reason` saying why it was chosen.
+    profile: str = ""
+    profile_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

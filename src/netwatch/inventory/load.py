@@ -29,6 +29,7 @@ from netwatch.inventory.secrets import SecretReferenceError, resolve_secret
 M = TypeVar("M", bound=BaseModel)
 SECRET_SNMP_FIELDS = ("community", "auth_key", "priv_key")
 PING_ONLY = "ping-only"
+AUTO_PROFILE = "auto"  # chosen per device from sysObjectID/sysDescr (netwatch.snmp.autodetect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def known_profiles() -> frozenset[str]:
     """Profiles are data files shipped in the package, plus ICMP-only devices."""
     folder = resources.files("netwatch") / "profiles"
     names = {p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")}
-    return frozenset(names | {PING_ONLY})
+    return frozenset(names | {PING_ONLY, AUTO_PROFILE})
 
 
 def load_inventory(path: Path) -> Inventory:

@@ -120,6 +120,30 @@ class SnmpClient:
             answered = {varbind.oid: varbind for varbind in decoded} | unsupported
             return GetResult(varbinds=tuple(answered[oid] for oid in requested))
 
+    async def get_next(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult:
+        """One GETNEXT PDU: for each of `oids`, the binding that follows it, in request order."""
+        try:
+            requested = tuple(format_oid(parse_oid(oid)) for oid in oids)
+        except ValueError as exc:
+            return GetResult(error=SnmpError(SnmpErrorKind.MALFORMED, str(exc)))
+        if not requested:
+            return GetResult()
+        response = await self._request(target, "next", requested)
+        if isinstance(response, SnmpError):
+            return GetResult(error=response)
+        if response.error_status:
+            return GetResult(
+                error=error_from_status(response.error_status, response.error_index, requested)
+            )
+        decoded = _decode_varbinds(response.varbinds)
+        if isinstance(decoded, SnmpError):
+            return GetResult(error=decoded)
+        if len(decoded) != len(requested):
+            return GetResult(
+                error=SnmpError(SnmpErrorKind.MALFORMED, "reply has a different number of OIDs")
+            )
+        return GetResult(varbinds=tuple(decoded))
+
     async def walk(self, target: SnmpTarget, root_oid: str, *, max_rows: int = 1000) -> WalkResult:
         """Every row under `root_oid`: GETNEXT on SNMPv1, GETBULK on v2c/v3."""
         try:
