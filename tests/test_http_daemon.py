@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.web_daemon import SECRETS, running_web_daemon
 
 from netwatch.engine import Phase
 from netwatch.webhooks import sign
-from support.web_daemon import SECRETS, running_web_daemon
 
 OLD, NEW = SECRETS["NW_TEST_HOOK_OLD"].encode(), SECRETS["NW_TEST_HOOK_NEW"].encode()
 
@@ -102,7 +102,7 @@ async def test_device_api_states_and_no_secrets(
                 for path in ("/", "/metrics", "/readyz", "/api/devices/core-rtr", "/api/oncall")
             ]
     devices = listing.json()["devices"]
-    assert [d["id"] for d in devices][0] == "radio-dead", devices  # failing first
+    assert devices[0]["id"] == "radio-dead", devices  # failing first
     by_id = {d["id"]: d for d in devices}
     assert by_id["radio-dead"]["phase"] == Phase.ALERTING.value
     assert [c["check"] for c in by_id["radio-dead"]["failing"]] == ["snmp"]

@@ -13,6 +13,7 @@ import trio
 
 from netwatch import __version__
 from netwatch.inventory import DeviceConfig, Inventory, InventoryError, load_inventory
+from netwatch.logformat import use_json_logs
 
 DEFAULT_CONFIG = Path("devices.toml")
 
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every poll (debug)")
+    parser.add_argument(
+        "--log-format", default="text", choices=["text", "json"], help="json: one object a line"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the monitoring daemon")
@@ -48,11 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--limit", type=int, default=20, help="newest N incidents")
     history.add_argument("--json", action="store_true", help="JSON instead of text")
 
+    status = commands.add_parser("status", help="what the NOC page shows, as a table")
+    status.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    status.add_argument("--url", help="the daemon's web address (default: from [http])")
+
+    oncall = commands.add_parser("oncall", help="who is on call now and next (PagerDuty)")
+    oncall.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else getattr(logging, args.log_level.upper())
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
+    if args.log_format == "json":
+        use_json_logs()
     # pysnmp and httpx log every datagram and request at debug; keep ours readable.
     for noisy in ("pysnmp", "httpx", "httpcore", "hpack"):
         logging.getLogger(noisy).setLevel(max(level, logging.INFO))
@@ -63,9 +76,22 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.config)
     if args.command == "show-device":
         return _show_device(args.config, args.device_id)
+    if args.command in ("status", "oncall"):
+        return _status_or_oncall(args)
     if args.command == "history":
         return _history(args.config, args.device_id, args.limit, args.json)
     return 2
+
+
+def _status_or_oncall(args: argparse.Namespace) -> int:
+    from netwatch.status_cli import run_oncall, run_status
+
+    inventory = _load(args.config)
+    if inventory is None:
+        return 2
+    if args.command == "status":
+        return run_status(inventory, args.url)
+    return run_oncall(inventory)
 
 
 def _load(path: Path) -> Inventory | None:

@@ -64,8 +64,8 @@ class Inventory:
     routing_key: bytes | None = field(repr=False)
     devices: tuple[DeviceConfig, ...]
     warnings: tuple[Problem, ...] = ()
-    http: HttpSection = HttpSection()
-    pagerduty_rest: PagerDutyRestSection = PagerDutyRestSection()
+    http: HttpSection = field(default_factory=HttpSection)
+    pagerduty_rest: PagerDutyRestSection = field(default_factory=PagerDutyRestSection)
     api_token: bytes | None = field(default=None, repr=False)
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
 
