@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -14,6 +15,7 @@ import trio
 
 from netwatch.cycle_stats import CycleStatsWriter
 from netwatch.delivery import PrintingSender, Sender
+from netwatch.http import NetwatchMetrics, PollObserver, run_web
 from netwatch.icmp import Pinger
 from netwatch.inventory import Inventory, InventoryError, load_inventory
 from netwatch.monitor import Monitor
@@ -46,6 +48,8 @@ async def run_daemon(
     dry_run_stream: TextIO | None = None,
     wall_clock: Callable[[], float] = time.time,
     cycle_stats: Path | None = None,
+    state_db: Path | None = None,
+    on_listening: Callable[[str], None] | None = None,
     task_status: trio.TaskStatus[Monitor] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run until cancelled or until SIGINT/SIGTERM. With `cycle_stats`, append one JSON line
@@ -73,8 +77,12 @@ async def run_daemon(
             await nursery.start(sender.run)
             if inventory.routing_key is None:
                 log.warning("no PagerDuty routing key configured: events are printed, not sent")
-            prober = NetworkProber(pinger, snmp, wall_clock=wall_clock)
-            store = open_store(state_db_path(inventory))
+            metrics = NetwatchMetrics()
+            prober = PollObserver(
+                NetworkProber(pinger, snmp, wall_clock=wall_clock),
+                on_duration=metrics.poll_duration.observe,
+            )
+            store = open_store(state_db or state_db_path(inventory))
             nursery.start_soon(_close_store_on_exit, store)
             alert_store = AlertStateStore(store)
             monitor = Monitor(
@@ -95,6 +103,15 @@ async def run_daemon(
                 f"{inventory.settings.interval:g}",
                 inventory.source,
             )
+            if inventory.http.enabled:
+                web = partial(
+                    run_web, inventory, monitor, sender, observer=prober, history=alert_store
+                )
+                url = await nursery.start(
+                    partial(web, metrics=metrics, store=store, wall_clock=wall_clock)
+                )
+                if on_listening is not None:
+                    on_listening(url)
             await nursery.start(monitor.run)
             task_status.started(monitor)
     log.info("netwatch stopped")
