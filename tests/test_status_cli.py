@@ -1,0 +1,112 @@
+"""`netwatch status` from a running daemon's API and from the state database once it has
+stopped; `--log-format json` lines from a real `netwatch run`; never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+from support.web_daemon import INVENTORY, SECRETS, running_web_daemon, write_inventory
+
+from netwatch.inventory import load_inventory
+from netwatch.status_cli import render_status, run_status
+
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_status_from_api_then_from_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = INVENTORY.replace(
+        'interval = "1s"\n', f'interval = "1s"\nstate_db = "{tmp_path}/state.db"\n'
+    )
+    async with running_web_daemon(tmp_path, monkeypatch, text=text) as daemon:
+        await daemon.wait_cycles(1)
+        inventory = load_inventory(tmp_path / "devices.toml")
+        live, tty = io.StringIO(), FakeTty()
+        await trio.to_thread.run_sync(lambda: run_status(inventory, daemon.url, live))
+        await trio.to_thread.run_sync(lambda: run_status(inventory, daemon.url, tty))
+    stopped = io.StringIO()
+    run_status(inventory, "http://127.0.0.1:9", stopped)
+    lines = live.getvalue().splitlines()
+    assert lines[0] == f"netwatch at {daemon.url}"
+    assert lines[1].split() == ["DEVICE", "SITE", "STATE", "FAILING", "SINCE", "PEOPLE", "POLLED"]
+    assert [line.split()[:3] for line in lines[2:5]] == [
+        ["radio-dead", "south", "alerting"],
+        ["core-rtr", "north", "ok"],
+        ["sector-a", "north", "ok"],
+    ]
+    assert "\x1b[" not in live.getvalue()
+    assert "\x1b[1;31malerting" in tty.getvalue()
+    offline = stopped.getvalue().splitlines()
+    assert offline[0].startswith("daemon not running; state database ")
+    assert offline[2].split()[:3] == ["radio-dead", "south", "alerting"]
+    for secret in SECRETS.values():
+        assert secret not in live.getvalue() + stopped.getvalue()
+
+
+def test_people_column() -> None:
+    view = {
+        "id": "r1",
+        "site": None,
+        "phase": "alerting",
+        "failing": [{"check": "cpu", "value": 95.0, "unit": "%", "level": "critical"}],
+        "failing_since": 100.0,
+        "last_poll_age": 5.0,
+        "activity": {"action": "acknowledged", "by": "Jane Tech", "age_seconds": 240.0},
+    }
+    table = render_status({"generated_at": 400.0, "devices": [view]}, colour=False)
+    row = table.splitlines()[1]
+    assert "cpu 95% critical" in row
+    assert "acknowledged by Jane Tech 4 min ago" in row
+    assert row.split()[-3:] == ["5", "s", "ago"]
+
+
+def test_json_log_lines_from_a_real_run(tmp_path: Path) -> None:
+    config = write_inventory(tmp_path)
+    env = {**os.environ, **SECRETS}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "netwatch.cli",
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        records = []
+        assert process.stderr is not None
+        for line in process.stderr:
+            records.append(json.loads(line))
+            if any(r["message"].startswith("cycle 2:") for r in records):
+                break
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=30)[1]
+    records += [json.loads(line) for line in (rest or "").splitlines()]
+    assert all(set(r) >= {"time", "level", "logger", "message"} for r in records)
+    alerts = [r for r in records if r["message"].startswith("ALERT radio-dead")]
+    assert len(alerts) == 1 and alerts[0]["level"] == "warning"
+    web = [r for r in records if r["message"].startswith("web interface on http://127.0.0.1:")]
+    assert len(web) == 1
+    text = json.dumps(records)
+    for secret in SECRETS.values():
+        assert secret not in text
