@@ -8,7 +8,13 @@ import trio
 
 from netwatch.alerts import DeviceAlert, FailingCheck, Level
 from netwatch.delivery import EventsApiSender
-from netwatch.events import Event, event_bytes, resolve_event, trigger_event
+from netwatch.events import (
+    Event,
+    acknowledge_event,
+    event_bytes,
+    resolve_event,
+    trigger_event,
+)
 
 ROUTING_KEY = "R0123456789abcdef0123456789abcde"
 NOW = 1_796_306_148.0
@@ -71,6 +77,10 @@ EVENT_SHAPES: dict[str, Event] = {
         now=NOW,
     ),
     "resolve": resolve_event("core-rtr-1", routing_key=ROUTING_KEY),
+    "acknowledge": acknowledge_event(
+        "core-rtr-1", routing_key=ROUTING_KEY, note="Ana: on my way, ETA 20 min", now=NOW
+    ),
+    "acknowledge without note": acknowledge_event("d" * 400, routing_key=ROUTING_KEY, now=NOW),
     "resolve long id": resolve_event("d" * 400, routing_key=ROUTING_KEY),
 }
 

@@ -165,6 +165,27 @@ def resolve_event(device_id: str, *, routing_key: str) -> Event:
     }
 
 
+def acknowledge_event(
+    device_id: str, *, routing_key: str, now: float, note: str | None = None
+) -> Event:
+    """The acknowledge for a device's open incident ("I have it"). The Events API has no
+    field for a note on an acknowledge: it goes into the event's payload, which PagerDuty
+    keeps in the alert's log, and netwatch logs it."""
+    summary = f"acknowledged from netwatch: {note}" if note else "acknowledged from netwatch"
+    return {
+        "routing_key": routing_key,
+        "event_action": "acknowledge",
+        "dedup_key": dedup_key_for(device_id),
+        "client": CLIENT_NAME,
+        "payload": {
+            "summary": _cut(summary, SUMMARY_MAX_CHARS),
+            "severity": "info",
+            "source": _cap(device_id),
+            "timestamp": iso_utc(now),
+        },
+    }
+
+
 def event_bytes(event: Event) -> bytes:
     """The exact bytes sent on the wire; the size limit is checked against these."""
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

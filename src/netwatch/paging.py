@@ -1,24 +1,18 @@
 """Wiring of the paging side: the durable outbox in the SQLite store behind the Events API
-sender. The daemon calls `open_paging_sender`; `netwatch ack` uses `state_db_path` and the
-same outbox to hand an acknowledge to the daemon."""
+sender. The daemon calls `open_paging_sender`; `open_outbox` is how another process reaches
+the same outbox."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from netwatch.delivery import EventsApiSender
 from netwatch.inventory import Inventory
 from netwatch.store import Store, open_store
+from netwatch.store.alert_state import state_db_path
 from netwatch.store.outbox import DurableOutbox
 
 log = logging.getLogger("netwatch.delivery")
-
-
-def state_db_path(inventory: Inventory) -> Path:
-    """`[netwatch] state_db`, relative to the inventory file's folder."""
-    path = Path(inventory.settings.state_db).expanduser()
-    return path if path.is_absolute() else inventory.source.parent / path
 
 
 def open_outbox(inventory: Inventory) -> tuple[Store, DurableOutbox]:

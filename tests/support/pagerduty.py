@@ -205,9 +205,11 @@ class StandInTransport(httpx.AsyncBaseTransport):
     def __init__(self, standin: PagerDutyStandIn) -> None:
         self.standin = standin
         self.down = False
+        self.refused = 0  # connection attempts while down
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.down:
+            self.refused += 1
             raise httpx.ConnectError("connection refused", request=request)
         answer = self.standin.handle(await request.aread())
         if answer is None:
