@@ -179,7 +179,7 @@ def test_reply_from_probed_address_answers_its_request() -> None:
     table = OutstandingRequests(IDENTIFIER)
     probe = sent_probe(table, TARGET, 1, at=10.0)
     woken: list[bool] = []
-    probe.requests[0].on_done = lambda: woken.append(True)
+    probe.wake = lambda: woken.append(True)
 
     answered = feed_v4(table, raw_v4_reply(TARGET, probe.requests[0]), TARGET, now=10.0042)
 
@@ -296,12 +296,13 @@ def test_icmp_error_quoting_our_request_ends_it_with_the_router_address(
     table = OutstandingRequests(IDENTIFIER)
     probe = sent_probe(table, TARGET, 2)
     woken: list[bool] = []
-    probe.requests[0].on_done = lambda: woken.append(True)
+    probe.wake = lambda: woken.append(True)
 
     packet = raw_v4_error(ROUTER, icmp_type, code, TARGET, probe.requests[0])
     assert feed_v4(table, packet, ROUTER, now=10.01) is probe.requests[0]
 
-    assert woken == [True]
+    # The second request is still waiting, and its deadline is the later one: no wake-up yet.
+    assert woken == []
     assert probe.requests[0].state is RequestState.FAILED
     assert probe.requests[1].state is RequestState.WAITING
     result = table.close_probe(probe)
@@ -405,3 +406,80 @@ def test_identifier_pool_hands_out_unique_identifiers_and_reuses_released_ones()
         pool.acquire()
     pool.release(123)
     assert pool.acquire() == 123
+
+
+# --- deadlines and wake-ups ----------------------------------------------------------------
+
+
+def sent_with_deadlines(
+    table: OutstandingRequests, sent_at: list[float], timeout: float = 1.0
+) -> Probe:
+    probe = table.open_probe(TARGET, len(sent_at))
+    for request, at in zip(probe.requests, sent_at, strict=True):
+        table.mark_sent(request, at, deadline=at + timeout)
+    return probe
+
+
+def test_reply_after_the_deadline_is_late_even_before_anyone_looked() -> None:
+    table = OutstandingRequests(IDENTIFIER)
+    probe = sent_with_deadlines(table, [10.0])
+    assert feed_v4(table, raw_v4_reply(TARGET, probe.requests[0]), TARGET, now=11.0001) is None
+    assert probe.requests[0].state is RequestState.TIMED_OUT
+    assert table.counters.late == 1
+    # A second copy is late too, not a duplicate of an answer.
+    feed_v4(table, raw_v4_reply(TARGET, probe.requests[0]), TARGET, now=11.5)
+    result = table.close_probe(probe)
+    assert (result.sent, result.received, result.duplicates) == (1, 0, 0)
+    assert table.counters.late == 2
+
+
+def test_reply_exactly_at_the_deadline_counts() -> None:
+    table = OutstandingRequests(IDENTIFIER)
+    probe = sent_with_deadlines(table, [10.0], timeout=0.5)
+    assert feed_v4(table, raw_v4_reply(TARGET, probe.requests[0]), TARGET, now=10.5) is not None
+    assert table.close_probe(probe).rtts_ms == pytest.approx((500.0,))
+
+
+def test_icmp_error_after_the_deadline_is_not_recorded() -> None:
+    table = OutstandingRequests(IDENTIFIER)
+    probe = sent_with_deadlines(table, [10.0])
+    packet = raw_v4_error(ROUTER, 3, 1, TARGET, probe.requests[0])
+    assert feed_v4(table, packet, ROUTER, now=12.0) is None
+    assert table.close_probe(probe).error is None
+
+
+@pytest.mark.parametrize(
+    ("answered", "now", "expected_wakes", "expected_waiting_until"),
+    [
+        # Replies in order: only the last one ends the wait.
+        ([0, 1, 2], 10.45, 1, None),
+        # Earlier requests still out, the last answered: wake, then wait for their deadline.
+        ([2], 10.45, 1, 11.2),
+        ([1, 2], 10.45, 1, 11.0),
+        # The last request still out: nothing to do before its deadline.
+        ([0, 1], 10.45, 0, 11.4),
+        # After every deadline nobody waits, whatever came back.
+        ([], 11.41, 0, None),
+    ],
+)
+def test_the_waiting_caller_is_woken_when_its_latest_deadline_changes(
+    answered: list[int], now: float, expected_wakes: int, expected_waiting_until: float | None
+) -> None:
+    table = OutstandingRequests(IDENTIFIER)
+    probe = sent_with_deadlines(table, [10.0, 10.2, 10.4])
+    wakes: list[None] = []
+    probe.wake = lambda: wakes.append(None)
+
+    for index in answered:
+        feed_v4(table, raw_v4_reply(TARGET, probe.requests[index]), TARGET, now=now)
+
+    assert len(wakes) == expected_wakes
+    assert probe.waiting_until(now) == expected_waiting_until
+
+
+def test_closing_a_probe_stops_wake_ups() -> None:
+    table = OutstandingRequests(IDENTIFIER)
+    probe = sent_with_deadlines(table, [10.0])
+    probe.wake = lambda: pytest.fail("woken after close")
+    table.close_probe(probe)
+    assert probe.wake is None

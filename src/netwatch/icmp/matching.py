@@ -10,6 +10,7 @@ never counts).
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -61,17 +62,23 @@ class Request:
     key: RequestKey
     probe: Probe
     token: bytes
+    index: int = 0  # position in its probe; requests are sent in this order
     state: RequestState = RequestState.RESERVED
     sent_at: float = 0.0
+    # Past this instant the request has timed out: a reply arriving later is late, even if
+    # nobody has looked at the request since.
+    deadline: float = math.inf
     rtt_ms: float | None = None
-    # Called once when the wait for this request ends early (answer or error); the I/O layer
-    # hangs a wake-up here.
-    on_done: Callable[[], None] | None = None
 
     def finish(self, state: RequestState) -> None:
+        probe = self.probe
         self.state = state
-        if self.on_done is not None:
-            self.on_done()
+        # The probe's caller waits for its last waiting request (the latest deadline); when that
+        # one ends early it must look again, at the remaining requests' deadlines.
+        if probe.wake is not None and not any(
+            later.state is RequestState.WAITING for later in probe.requests[self.index + 1 :]
+        ):
+            probe.wake()
 
 
 @dataclass(slots=True, eq=False)
@@ -83,6 +90,16 @@ class Probe:
     requests: list[Request] = field(default_factory=list)
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
+    # Set by the I/O layer while the caller waits for replies; see Request.finish.
+    wake: Callable[[], None] | None = None
+
+    def waiting_until(self, now: float) -> float | None:
+        """The latest deadline among requests still waiting at `now`, None if there is none."""
+        latest: float | None = None
+        for request in self.requests:
+            if request.state is RequestState.WAITING and request.deadline > now:
+                latest = request.deadline if latest is None else max(latest, request.deadline)
+        return latest
 
     def note_error(self, message: str) -> None:
         if message not in self.errors:
@@ -132,10 +149,10 @@ class OutstandingRequests:
         if count > self.free_slots:
             raise CapacityExhausted(f"{count} requests wanted, {self.free_slots} sequences free")
         probe = Probe(address=address, match_address=canonical_address(address))
-        for sequence in itertools.islice(self._free_sequences(), count):
+        for index, sequence in enumerate(itertools.islice(self._free_sequences(), count)):
             key = (self.identifier, sequence)
             token = self._nonce + next(self._serials).to_bytes(8, "big")
-            request = Request(key=key, probe=probe, token=token)
+            request = Request(key=key, probe=probe, token=token, index=index)
             self._requests[key] = request
             probe.requests.append(request)
         return probe
@@ -149,6 +166,7 @@ class OutstandingRequests:
                 yield sequence
 
     def close_probe(self, probe: Probe) -> PingResult:
+        probe.wake = None
         for request in probe.requests:
             if request.state is RequestState.WAITING:
                 request.state = RequestState.TIMED_OUT
@@ -156,8 +174,9 @@ class OutstandingRequests:
         return probe.result()
 
     @staticmethod
-    def mark_sent(request: Request, at: float) -> None:
+    def mark_sent(request: Request, at: float, deadline: float = math.inf) -> None:
         request.sent_at = at
+        request.deadline = deadline
         request.state = RequestState.WAITING
 
     @staticmethod
@@ -174,7 +193,7 @@ class OutstandingRequests:
         """Apply one received message; returns the request whose wait it ended, if any."""
         if isinstance(message, EchoReply):
             return self._handle_reply(message, now)
-        return self._handle_error(message)
+        return self._handle_error(message, now)
 
     def _handle_reply(self, reply: EchoReply, now: float) -> Request | None:
         request = self._requests.get((reply.identifier, reply.sequence))
@@ -184,6 +203,10 @@ class OutstandingRequests:
             or not reply.payload.startswith(request.token)
         ):
             self.counters.foreign += 1
+            return None
+        if request.state is RequestState.WAITING and now > request.deadline:
+            request.finish(RequestState.TIMED_OUT)
+            self.counters.late += 1
             return None
         if request.state is RequestState.WAITING:
             request.rtt_ms = max(0.0, now - request.sent_at) * 1000.0
@@ -199,7 +222,7 @@ class OutstandingRequests:
             self.counters.late += 1
         return None
 
-    def _handle_error(self, report: ErrorReport) -> Request | None:
+    def _handle_error(self, report: ErrorReport, now: float) -> Request | None:
         request = self._requests.get((report.identifier, report.sequence))
         # Routers may quote only the 8-byte ICMP header (RFC 792), so a short quote is accepted;
         # whatever was quoted must agree with our token.
@@ -211,6 +234,8 @@ class OutstandingRequests:
         ):
             self.counters.foreign += 1
             return None
+        if request.state is RequestState.WAITING and now > request.deadline:
+            request.finish(RequestState.TIMED_OUT)
         if request.state is not RequestState.WAITING:
             self.counters.late += 1
             return None

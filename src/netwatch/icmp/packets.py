@@ -8,6 +8,7 @@ built and read here with `struct`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -91,6 +92,8 @@ def family_of(address: str) -> Family:
     return Family.V4 if ipaddress.ip_address(address).version == 4 else Family.V6
 
 
+# Called for every received packet; the set of addresses we talk to is small and stable.
+@functools.lru_cache(maxsize=1 << 16)
 def canonical_address(address: str) -> str:
     """One spelling per address, so '::0001' and '::1' compare equal; drops a '%scope'."""
     return str(ipaddress.ip_address(address.split("%", 1)[0]))
