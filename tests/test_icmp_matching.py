@@ -25,6 +25,7 @@ from netwatch.icmp.packets import (
     parse_icmp,
     parse_queued_error,
 )
+from netwatch.samples import PingResult
 
 IDENTIFIER = 0x4242
 TARGET = "192.0.2.7"
@@ -483,3 +484,30 @@ def test_closing_a_probe_stops_wake_ups() -> None:
     probe.wake = lambda: pytest.fail("woken after close")
     table.close_probe(probe)
     assert probe.wake is None
+
+
+# --- result arithmetic ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rtts", "jitter"),
+    [
+        ((), None),
+        ((5.0,), 0.0),
+        ((1.0, 2.0, 3.0), 2 / 3),
+        ((10.0, 10.0, 40.0), 40 / 3),  # average 20: deviations 10, 10, 20
+    ],
+)
+def test_jitter_is_the_mean_deviation_of_the_rtts(
+    rtts: tuple[float, ...], jitter: float | None
+) -> None:
+    result = PingResult("192.0.2.7", sent=3, received=len(rtts), rtts_ms=rtts)
+    assert result.jitter_ms == (None if jitter is None else pytest.approx(jitter))
+
+
+@pytest.mark.parametrize(
+    ("sent", "received", "loss"),
+    [(3, 3, 0.0), (3, 2, 100 / 3), (3, 0, 100.0), (0, 0, 100.0), (3, 5, 0.0)],
+)
+def test_loss_is_always_between_0_and_100_percent(sent: int, received: int, loss: float) -> None:
+    assert PingResult("192.0.2.7", sent, received).loss_percent == pytest.approx(loss)

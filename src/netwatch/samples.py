@@ -41,6 +41,14 @@ class PingResult:
     def rtt_max_ms(self) -> float | None:
         return max(self.rtts_ms) if self.rtts_ms else None
 
+    @property
+    def jitter_ms(self) -> float | None:
+        """Mean deviation of the RTTs from their average (0 for a single reply)."""
+        if not self.rtts_ms:
+            return None
+        average = sum(self.rtts_ms) / len(self.rtts_ms)
+        return sum(abs(rtt - average) for rtt in self.rtts_ms) / len(self.rtts_ms)
+
 
 class SnmpErrorKind(StrEnum):
     TIMEOUT = "timeout"
