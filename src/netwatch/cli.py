@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("device_id")
     show.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
 
+    ack = commands.add_parser("ack", help="acknowledge a device's open PagerDuty incident")
+    ack.add_argument("device_id")
+    ack.add_argument("--note", help="why / who has it (kept in the alert's log)")
+    ack.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+
     history = commands.add_parser("history", help="print a device's incident history")
     history.add_argument("device_id")
     history.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return _show_device(args.config, args.device_id)
     if args.command in ("status", "oncall"):
         return _status_or_oncall(args)
+    if args.command == "ack":
+        return _ack(args.config, args.device_id, args.note)
     if args.command == "history":
         return _history(args.config, args.device_id, args.limit, args.json)
     return 2
@@ -151,6 +158,23 @@ def _show_device(path: Path, device_id: str) -> int:
         print(f"netwatch: no device {device_id!r} in {path}", file=sys.stderr)
         return 1
     print(describe_device(device))
+    return 0
+
+
+def _ack(path: Path, device_id: str, note: str | None) -> int:
+    import time
+
+    from netwatch.paging import AcknowledgeRefused, request_acknowledge
+
+    inventory = _load(path)
+    if inventory is None:
+        return 2
+    try:
+        request_acknowledge(inventory, device_id, note, time.time())
+    except AcknowledgeRefused as exc:
+        print(f"netwatch: {exc}", file=sys.stderr)
+        return 1
+    print(f"{device_id}: acknowledge queued; the daemon sends it (now, or when it next starts)")
     return 0
 
 
