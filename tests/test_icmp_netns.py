@@ -3,6 +3,9 @@ pinger running inside the source namespace."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,3 +159,29 @@ def netns_names() -> set[str]:
     from support.netns import run_command
 
     return {line.split()[0] for line in run_command("ip", "netns", "list").splitlines() if line}
+
+
+def test_netwatch_run_without_icmp_permission_fails_at_start_with_the_advice(
+    netns_lab: NetnsLab, tmp_path: Path
+) -> None:
+    namespace = netns_lab.namespace("norun")
+    netns_lab.sysctl(namespace, "net.ipv4.ping_group_range", "1 0")
+    config = tmp_path / "devices.toml"
+    config.write_text(
+        '[netwatch]\ninterval = "5s"\n'
+        '[[devices]]\nid = "lo"\naddress = "127.0.0.1"\nprofile = "ping-only"\n'
+    )
+
+    result = subprocess.run(
+        ["ip", "netns", "exec", namespace,
+         "setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--",
+         sys.executable, "-m", "netwatch.cli", "run", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("netwatch: cannot open an ICMP socket"), result.stderr
+    assert "setcap cap_net_raw+ep /" in last_line
+    assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in last_line
+    assert "Traceback" not in result.stderr

@@ -121,10 +121,16 @@ def _run(path: Path, cycle_stats: Path | None = None) -> int:
     inventory = _load(path)
     if inventory is None:
         return 2
+    refused: BaseException | None = None
     try:
         trio.run(partial(run_daemon, inventory, cycle_stats=cycle_stats))
-    except IcmpPermissionError as exc:
-        print(f"netwatch: {exc}", file=sys.stderr)
+    except* IcmpPermissionError as group:
+        # It reaches us wrapped in the daemon nursery's ExceptionGroup.
+        refused = group
+        while isinstance(refused, BaseExceptionGroup):
+            refused = refused.exceptions[0]
+    if refused is not None:
+        print(f"netwatch: {refused}", file=sys.stderr)
         return 1
     return 0
 
