@@ -4,11 +4,12 @@ readiness, metrics, the JSON API (never a secret), and PagerDuty webhooks end to
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
-from support.web_daemon import SECRETS, running_web_daemon
+from support.web_daemon import INVENTORY, SECRETS, running_web_daemon
 
 from netwatch.engine import Phase
 from netwatch.webhooks import sign
@@ -196,3 +197,22 @@ async def test_unmatched_and_non_incident_webhooks(
     assert bad_json.status_code == 400
     assert too_big.status_code == 413
     assert get.status_code == 405
+
+
+async def test_a_taken_port_does_not_stop_monitoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        text = INVENTORY.replace("[http]\nport = 0\n", f"[http]\nport = {port}\n")
+        assert text != INVENTORY
+        async with running_web_daemon(tmp_path, monkeypatch, text=text) as daemon:
+            await daemon.wait_cycles(1)
+            assert daemon.url == ""
+            assert daemon.monitor.states["radio-dead"].phase is Phase.ALERTING
+    finally:
+        taken.close()
+    assert f"cannot listen on 127.0.0.1 port {port}" in caplog.text

@@ -64,7 +64,17 @@ async def run_web(
     async with trio.open_nursery() as nursery:
         if oncall is not None:
             await nursery.start(oncall.run)
-        url = await nursery.start(
-            partial(serve_http, app, host=inventory.http.listen, port=inventory.http.port)
-        )
+        http = inventory.http
+        url = ""
+        try:
+            url = await nursery.start(partial(serve_http, app, host=http.listen, port=http.port))
+        except* OSError as failed:
+            # Paging matters more than the status page: a taken port must not stop monitoring.
+            log.error(
+                "web interface not started: cannot listen on %s port %d (%s); "
+                "monitoring and paging go on",
+                http.listen,
+                http.port,
+                failed.exceptions[0],
+            )
         task_status.started(url)
