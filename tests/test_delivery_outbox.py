@@ -57,6 +57,11 @@ def accepted(standin: PagerDutyStandIn) -> list[tuple[str, str]]:
     return [(e["event_action"], e["dedup_key"]) for e in standin.events]
 
 
+def every_byte_in(folder: Path) -> bytes:
+    """The store's files as written (database, WAL), to look for secrets in."""
+    return b"".join(path.read_bytes() for path in folder.iterdir())
+
+
 def standin() -> tuple[PagerDutyStandIn, StandInTransport]:
     pagerduty = PagerDutyStandIn(clock=trio.current_time)
     return pagerduty, StandInTransport(pagerduty)
@@ -153,7 +158,7 @@ async def test_the_routing_key_is_never_written_to_the_store(
         Run(tmp_path / "state.db", transport),
         lambda s: [s.submit(trigger("a", severity="ok")), s.submit(trigger("b"))],
     )
-    written = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    written = every_byte_in(tmp_path)
     assert ROUTING_KEY.encode() not in written
     assert Run(tmp_path / "state.db", transport).sender.pending() == 2
 
@@ -161,7 +166,7 @@ async def test_the_routing_key_is_never_written_to_the_store(
 async def test_an_event_for_a_routing_key_no_longer_configured_stays_in_the_store(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    pagerduty, transport = standin()
+    _, transport = standin()
     transport.down = True
     await run_for(5, Run(tmp_path / "state.db", transport), lambda s: s.submit(trigger("a")))
     store = open_store(tmp_path / "state.db")
