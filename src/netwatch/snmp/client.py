@@ -197,7 +197,7 @@ class SnmpClient:
     ) -> _RawResponse | SnmpError:
         realm = await self._realm_for(target)
         try:
-            target_name = realm.targets.name_for(target)
+            target_info = realm.targets.info_for(target)
         except TargetConfigError as exc:
             return SnmpError(SnmpErrorKind.TRANSPORT, str(exc))
         except OSError as exc:
@@ -209,7 +209,7 @@ class SnmpClient:
             if kind == "bulk":
                 realm.bulk_generator.send_varbinds(
                     realm.engine,
-                    target_name,
+                    target_info,
                     None,
                     b"",
                     0,
@@ -221,7 +221,7 @@ class SnmpClient:
             else:
                 generator = realm.get_generator if kind == "get" else realm.next_generator
                 generator.send_varbinds(
-                    realm.engine, target_name, None, b"", varbinds, self._on_response, pending
+                    realm.engine, target_info, None, b"", varbinds, self._on_response, pending
                 )
         except StatusInformation as exc:
             return error_from_indication(exc.get("errorIndication", "sendFailed"))

@@ -6,8 +6,8 @@ from typing import Any
 
 import trio
 from pysnmp.entity.engine import SnmpEngine
-from pysnmp.entity.rfc3413 import cmdgen
 
+from netwatch.snmp import direct_send
 from netwatch.snmp.engine_targets import EngineTargets
 from netwatch.snmp.target import SnmpTarget
 from netwatch.snmp.trio_carrier import TrioDispatcher
@@ -25,9 +25,9 @@ class EngineRealm:
         self.dispatcher = TrioDispatcher()
         self.engine.register_transport_dispatcher(self.dispatcher)
         self.targets = EngineTargets(self.engine)
-        self.get_generator: Any = cmdgen.GetCommandGenerator()
-        self.next_generator: Any = cmdgen.NextCommandGenerator()
-        self.bulk_generator: Any = cmdgen.BulkCommandGenerator()
+        self.get_generator: Any = direct_send.GetCommandGenerator()
+        self.next_generator: Any = direct_send.NextCommandGenerator()
+        self.bulk_generator: Any = direct_send.BulkCommandGenerator()
         # pysnmp counts and silently drops undecodable messages (RFC 3412 §4.2.1.2).
         self._rejection_counters = self.engine.get_mib_builder().import_symbols(
             "__SNMPv2-MIB", "snmpInASNParseErrs", "snmpInBadVersions"

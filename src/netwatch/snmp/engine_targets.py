@@ -1,5 +1,7 @@
-"""Registers each SnmpTarget in pysnmp's local configuration once, under generated names.
+"""Each SnmpTarget's destination and security settings, worked out once and cached.
 
+Communities, USM users and target parameters go into pysnmp's local configuration under
+generated names; destinations do not (see direct_send.py), they become a `TargetInfo`.
 Names are counters, never derived from secrets, so no community or key can leak through
 pysnmp's table indices, debug output or our logs.
 """
@@ -11,7 +13,9 @@ from itertools import count
 from typing import Any
 
 from pysnmp.entity import config
+from pysnmp.entity.rfc3413 import config as target_config
 
+from netwatch.snmp.direct_send import TargetInfo
 from netwatch.snmp.target import SnmpTarget
 from netwatch.snmp.trio_carrier import (
     UDP_IPV4_DOMAIN,
@@ -45,15 +49,17 @@ class TargetConfigError(ValueError):
 
 
 class EngineTargets:
-    """Target names in one SnmpEngine's LCD, configured per target on first use and cached."""
+    """Targets of one SnmpEngine: security settings in its LCD, destinations cached here."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
         self._names = count(1)
-        self._target_names: dict[SnmpTarget, str] = {}
+        self._target_infos: dict[SnmpTarget, TargetInfo] = {}
         self._security_names: dict[tuple[object, ...], str] = {}
         self._params_names: dict[tuple[str, str, int], str] = {}
-        self._address_names: dict[tuple[object, ...], str] = {}
+        # pysnmp's own typed values (SnmpAdminString, SnmpSecurityLevel, ...) per params name:
+        # its security models look them up in tables keyed by those types.
+        self._params: dict[str, tuple[Any, Any, Any, Any]] = {}
         self._transports: dict[tuple[int, ...], TrioUdpTransport] = {}
         self._usm_credentials: dict[str, tuple[object, ...]] = {}
 
@@ -69,14 +75,14 @@ class EngineTargets:
         known = self._usm_credentials.get(target.user)
         return known is None or known == _usm_credentials(target)
 
-    def name_for(self, target: SnmpTarget) -> str:
-        name = self._target_names.get(target)
-        if name is None:
-            name = self._configure(target)
-            self._target_names[target] = name
-        return name
+    def info_for(self, target: SnmpTarget) -> TargetInfo:
+        info = self._target_infos.get(target)
+        if info is None:
+            info = self._configure(target)
+            self._target_infos[target] = info
+        return info
 
-    def _configure(self, target: SnmpTarget) -> str:
+    def _configure(self, target: SnmpTarget) -> TargetInfo:
         domain = self._domain_for(target.address)
         security_name, security_level = self._security_for(target)
         model = MESSAGE_PROCESSING_MODEL[target.version]
@@ -88,29 +94,23 @@ class EngineTargets:
                 self._engine, params_name, security_name, security_level, model
             )
             self._params_names[params_key] = params_name
-        address_key = (
-            params_name,
-            domain,
-            target.address,
-            target.port,
-            target.timeout,
-            target.retries,
-        )
-        address_name = self._address_names.get(address_key)
-        if address_name is None:
-            address_name = f"target-{next(self._names)}"
-            config.add_target_address(
-                self._engine,
-                address_name,
-                domain,
-                (target.address, target.port),
-                params_name,
-                # SNMP-TARGET-MIB counts in hundredths of a second.
-                timeout=max(1, round(target.timeout * 100)),
-                retryCount=max(0, target.retries),
+            self._params[params_name] = target_config.get_target_parameters(
+                self._engine, params_name
             )
-            self._address_names[address_key] = address_name
-        return address_name
+        model_value, security_model, security_name_value, security_level_value = self._params[
+            params_name
+        ]
+        return TargetInfo(
+            transport_domain=domain,
+            transport_address=self._transports[domain].ADDRESS_TYPE((target.address, target.port)),
+            # SNMP-TARGET-MIB counts in hundredths of a second; pysnmp keeps that unit.
+            timeout_centiseconds=max(1, round(target.timeout * 100)),
+            retry_count=max(0, target.retries),
+            message_processing_model=model_value,
+            security_model=security_model,
+            security_name=security_name_value,
+            security_level=security_level_value,
+        )
 
     def _domain_for(self, address: str) -> tuple[int, ...]:
         try:
