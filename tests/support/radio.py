@@ -58,6 +58,9 @@ def write_inventory(
         f"""
 [netwatch]
 interval = "1s"
+state_db = "netwatch-state.db"
+[http]
+port = 0
 [pagerduty]
 {pagerduty}resend_interval = "1s"
 [defaults]
