@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     oncall = commands.add_parser("oncall", help="who is on call now and next (PagerDuty)")
     oncall.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
 
+    from netwatch.poll_command import add_poll_parser
+
+    add_poll_parser(commands, DEFAULT_CONFIG)
+
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else getattr(logging, args.log_level.upper())
     logging.basicConfig(
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         return _status_or_oncall(args)
     if args.command == "ack":
         return _ack(args.config, args.device_id, args.note)
+    if args.command == "poll":
+        from netwatch.poll_command import run_poll
+
+        return run_poll(args)
     if args.command == "history":
         return _history(args.config, args.device_id, args.limit, args.json)
     return 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from netwatch.samples import SnmpError, SnmpErrorKind
 from netwatch.snmp.autodetect import Detection, choose_profile, needs_ubiquiti_probe, probe_oids
-from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.oids import is_in_subtree, parse_oid
+from netwatch.snmp.results import SnmpReader
 from netwatch.snmp.target import SnmpTarget
 from netwatch.snmp.text import one_line
 
@@ -14,7 +14,7 @@ SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 
 
-async def detect_profile(client: SnmpClient, target: SnmpTarget) -> Detection | SnmpError:
+async def detect_profile(client: SnmpReader, target: SnmpTarget) -> Detection | SnmpError:
     system = await client.get(target, (SYS_OBJECT_ID, SYS_DESCR))
     if system.error is not None:
         return system.error

@@ -14,9 +14,8 @@ from pydantic import ValidationError
 
 from netwatch.inventory.custom_metrics import CustomMetric
 from netwatch.samples import MetricReading, SnmpError, SnmpErrorKind, SnmpReading
-from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.profile_model import METRICS, Alternative, MibObject, Profile
-from netwatch.snmp.results import GetResult, VarBind, WalkResult
+from netwatch.snmp.results import GetResult, SnmpReader, VarBind, WalkResult
 from netwatch.snmp.target import SnmpTarget
 from netwatch.snmp.values import (
     Combine,
@@ -115,7 +114,7 @@ class _DeviceUnreachable(Exception):
         self.error = error
 
 
-async def read_profile(client: SnmpClient, target: SnmpTarget, profile: Profile) -> SnmpReading:
+async def read_profile(client: SnmpReader, target: SnmpTarget, profile: Profile) -> SnmpReading:
     """CPU (%) and temperature (°C) of one device: one GET for the scalars, walks for tables."""
     reader = _ProfileReader(client, target)
     try:
@@ -130,7 +129,7 @@ async def read_profile(client: SnmpClient, target: SnmpTarget, profile: Profile)
 
 
 class _ProfileReader:
-    def __init__(self, client: SnmpClient, target: SnmpTarget) -> None:
+    def __init__(self, client: SnmpReader, target: SnmpTarget) -> None:
         self._client = client
         self._target = target
         self._walks: dict[str, WalkResult] = {}

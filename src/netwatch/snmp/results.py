@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from netwatch.samples import SnmpError
+
+if TYPE_CHECKING:
+    from netwatch.snmp.target import SnmpTarget
 
 # SNMPv2 exception values (RFC 3416): the agent answered, but not with a value.
 NOT_SUPPORTED_TYPES = frozenset({"NoSuchObject", "NoSuchInstance", "EndOfMibView"})
@@ -65,3 +70,15 @@ class WalkResult:
             for row in self.rows
             if row.oid.startswith(prefix) and not row.not_supported
         }
+
+
+class SnmpReader(Protocol):
+    """What profiles and detection read through: SnmpClient, or a wrapper that records."""
+
+    async def get(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult: ...
+
+    async def get_next(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult: ...
+
+    async def walk(
+        self, target: SnmpTarget, root_oid: str, *, max_rows: int = 1000
+    ) -> WalkResult: ...
