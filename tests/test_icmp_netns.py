@@ -185,3 +185,84 @@ def test_netwatch_run_without_icmp_permission_fails_at_start_with_the_advice(
     assert "setcap cap_net_raw+ep /" in last_line
     assert 'sysctl -w net.ipv4.ping_group_range="0 2147483647"' in last_line
     assert "Traceback" not in result.stderr
+
+
+def test_router_rate_limiting_echo_replies_shows_as_partial_loss_not_an_outage(
+    netns_lab: NetnsLab,
+) -> None:
+    source = netns_lab.namespace("src")
+    router = netns_lab.namespace("rtr")
+    netns_lab.link(source, ["198.51.100.1/24"], router, ["198.51.100.2/24"])
+
+    control = by_address(netns_lab.ping_from(source, ["198.51.100.2"], count=8, interval=0.02))
+    assert (control["198.51.100.2"]["sent"], control["198.51.100.2"]["received"]) == (8, 8)
+
+    # Police echo replies (bit 0 of the mask) to one per second per destination, after a
+    # small burst: eight requests 20 ms apart cannot all be answered.
+    netns_lab.sysctl(router, "net.ipv4.icmp_ratemask", str(0x1819 | 1))
+    netns_lab.sysctl(router, "net.ipv4.icmp_ratelimit", "1000")
+    result = by_address(
+        netns_lab.ping_from(source, ["198.51.100.2"], count=8, interval=0.02, timeout=0.5)
+    )["198.51.100.2"]
+
+    assert result["sent"] == 8
+    assert 0 < result["received"] < 8, result
+    assert len(result["rtts_ms"]) == result["received"]
+    assert (result["duplicates"], result["error"]) == (0, None)
+
+
+def test_link_cut_mid_cycle_loses_the_requests_after_the_cut(netns_lab: NetnsLab) -> None:
+    source = netns_lab.namespace("src")
+    target = netns_lab.namespace("dst")
+    _, target_end = netns_lab.link(source, ["198.51.100.1/24"], target, ["198.51.100.2/24"])
+    cut = ["ip", "netns", "exec", target, "ip", "link", "set", target_end, "down"]
+
+    # Requests at 0, 0.3, 0.6, 0.9, 1.2, 1.5 s; the cut lands in the middle of a gap.
+    report = netns_lab.ping_from(
+        source, ["198.51.100.2"], count=6, interval=0.3, timeout=0.25, actions=[(0.75, cut)]
+    )
+
+    result = by_address(report)["198.51.100.2"]
+    assert result["sent"] == 6
+    assert 1 <= result["received"] <= 5, result
+    assert (result["duplicates"], result["error"]) == (0, None)
+    assert "state DOWN" in netns_lab.exec(target, "ip", "link", "show", target_end)
+
+
+@pytest.mark.parametrize("socket_kind", ["raw", "dgram"])
+def test_routing_loop_reports_ttl_exceeded_with_the_router_address(
+    netns_lab: NetnsLab, socket_kind: str
+) -> None:
+    """source ── r1 ── r2, and r1 and r2 each route 198.51.100.128/25 to the other."""
+    source = netns_lab.namespace("src")
+    first = netns_lab.namespace("r1")
+    second = netns_lab.namespace("r2")
+    for router in (first, second):
+        for key, value in [
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv4.icmp_ratelimit", "0"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.conf.default.rp_filter", "0"),
+        ]:
+            netns_lab.sysctl(router, key, value)
+    netns_lab.link(source, ["198.51.100.1/30"], first, ["198.51.100.2/30"])
+    netns_lab.link(first, ["198.51.100.5/30"], second, ["198.51.100.6/30"])
+    netns_lab.exec(source, "ip", "route", "add", "default", "via", "198.51.100.2")
+    netns_lab.exec(first, "ip", "route", "add", "198.51.100.128/25", "via", "198.51.100.6")
+    netns_lab.exec(second, "ip", "route", "add", "198.51.100.128/25", "via", "198.51.100.5")
+    netns_lab.exec(second, "ip", "route", "add", "198.51.100.0/30", "via", "198.51.100.5")
+    if socket_kind == "dgram":
+        netns_lab.sysctl(source, "net.ipv4.ping_group_range", OPEN_PING_GROUPS)
+
+    report = netns_lab.ping_from(
+        source, ["198.51.100.200"], count=3, timeout=LONG_TIMEOUT, socket_kind=socket_kind
+    )
+
+    # Sent with TTL 64, the request reaches r1 with even TTLs and r2 with odd ones, so r2 sees
+    # it arrive with TTL 1 and reports.
+    result = by_address(report)["198.51.100.200"]
+    assert (result["sent"], result["received"], result["error"]) == (
+        3,
+        0,
+        "TTL exceeded in transit (reported by 198.51.100.6)",
+    )

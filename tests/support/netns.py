@@ -22,12 +22,18 @@ import pytest
 COMMAND_TIMEOUT = 60.0
 
 # Runs inside a namespace: one Pinger, the given addresses pinged one after another, JSON out.
+# "actions" are commands run at given seconds after the first ping starts (e.g. cutting a link
+# mid-cycle), timed inside the process so interpreter start-up does not shift them.
 PINGER_SCRIPT = """
 import dataclasses, json, sys
 import trio
 from netwatch.icmp import IcmpPermissionError, Pinger, SocketKind
 
 args = json.loads(sys.argv[1])
+
+async def act(at, command):
+    await trio.sleep(at)
+    await trio.run_process(command)
 
 async def main():
     pinger = Pinger(socket_kind=SocketKind(args["socket_kind"]))
@@ -36,6 +42,8 @@ async def main():
             await nursery.start(pinger.run)
         except IcmpPermissionError as error:
             return {"exception": type(error).__name__, "message": str(error)}
+        for action in args["actions"]:
+            nursery.start_soon(act, action["at"], action["command"])
         results = [
             dataclasses.asdict(
                 await pinger.ping(
@@ -110,9 +118,12 @@ class NetnsLab:
         timeout: float = 0.5,
         socket_kind: str = "auto",
         without_net_raw: bool = False,
+        actions: Sequence[tuple[float, Sequence[str]]] = (),
     ) -> dict[str, Any]:
-        """Run a netwatch Pinger inside `namespace`; returns its JSON report."""
+        """Run a netwatch Pinger inside `namespace`; returns its JSON report. `actions`:
+        (seconds after the pings start, command) pairs, run alongside the pings."""
         arguments = {
+            "actions": [{"at": at, "command": list(command)} for at, command in actions],
             "addresses": list(addresses),
             "count": count,
             "interval": interval,
