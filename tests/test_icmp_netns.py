@@ -3,6 +3,7 @@ pinger running inside the source namespace."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,69 @@ def test_routing_loop_reports_ttl_exceeded_with_the_router_address(
         0,
         "TTL exceeded in transit (reported by 198.51.100.6)",
     )
+
+
+# Runs inside a namespace: polls every (ping-only) device of an inventory once, JSON out.
+POLL_SCRIPT = """
+import dataclasses, json, sys, time
+from pathlib import Path
+import trio
+from netwatch.icmp import Pinger
+from netwatch.inventory import load_inventory
+from netwatch.poller import NetworkProber
+from netwatch.snmp.client import SnmpClient
+
+async def main():
+    inventory = load_inventory(Path(sys.argv[1]))
+    pinger = Pinger()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pinger.run)
+        prober = NetworkProber(pinger, SnmpClient(), wall_clock=time.time)
+        pings = {}
+        for device in inventory.devices:
+            pings[device.id] = dataclasses.asdict((await prober.poll(device)).ping)
+        nursery.cancel_scope.cancel()
+    return pings
+
+print(json.dumps(trio.run(main)))
+"""
+
+
+def test_dns_names_first_address_that_answers_pinned_family_and_no_such_name(
+    netns_lab: NetnsLab, tmp_path: Path
+) -> None:
+    source = netns_lab.namespace("src")
+    target = netns_lab.namespace("dst")
+    netns_lab.link(
+        source, ["198.51.100.1/24", "2001:db8::1/64"], target, ["198.51.100.2/24", "2001:db8::2/64"]
+    )
+    netns_lab.sysctl(target, "net.ipv6.icmp.echo_ignore_all", "1")  # IPv6 is silent
+    # Names come from the namespace's own hosts file; nsswitch without "dns" keeps every lookup
+    # on this machine.
+    netns_lab.etc_file(source, "hosts", "2001:db8::2 tower.test\n198.51.100.2 tower.test\n")
+    netns_lab.etc_file(source, "nsswitch.conf", "hosts: files\n")
+    config = tmp_path / "devices.toml"
+    config.write_text(
+        '[defaults]\nprofile = "ping-only"\n[defaults.ping]\ncount = 2\ninterval = "50ms"\n'
+        'timeout = "300ms"\n'
+        '[[devices]]\nid = "any"\naddress = "tower.test"\n'
+        '[[devices]]\nid = "v6"\naddress = "tower.test"\nping = { family = "ipv6" }\n'
+        '[[devices]]\nid = "gone"\naddress = "nosuch.test"\n'
+    )
+
+    pings = json.loads(netns_lab.exec(source, sys.executable, "-c", POLL_SCRIPT, str(config)))
+
+    assert (pings["any"]["address"], pings["any"]["received"]) == ("198.51.100.2", 2)
+    assert (pings["v6"]["address"], pings["v6"]["sent"], pings["v6"]["received"]) == (
+        "2001:db8::2",
+        2,
+        0,
+    )
+    assert pings["gone"] == {
+        "address": "nosuch.test",
+        "sent": 0,
+        "received": 0,
+        "rtts_ms": [],
+        "duplicates": 0,
+        "error": "DNS: no such name (nosuch.test)",
+    }

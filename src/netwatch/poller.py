@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -14,6 +12,7 @@ from pydantic import SecretBytes
 from netwatch.icmp import Pinger
 from netwatch.inventory import DeviceConfig
 from netwatch.inventory.custom_metrics import CustomMetric
+from netwatch.resolver import DnsError, Resolver
 from netwatch.samples import PingResult, Sample, SnmpError, SnmpErrorKind, SnmpReading
 from netwatch.snmp.autodetect import AUTO, Detection
 from netwatch.snmp.client import SnmpClient
@@ -49,34 +48,27 @@ def snmp_target_for(device: DeviceConfig, address: str) -> SnmpTarget | None:
     )
 
 
-class DnsError(Exception):
-    pass
-
-
 async def resolve_address(address: str) -> str:
-    """An IP literal as is; a DNS name to its first address (either family)."""
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        pass
-    try:
-        infos = await trio.socket.getaddrinfo(address, None, type=socket.SOCK_DGRAM)
-    except socket.gaierror as exc:
-        raise DnsError(f"DNS: {exc.strerror or 'lookup failed'} ({address})") from None
-    if not infos:
-        raise DnsError(f"DNS: no address for {address}")
-    return str(infos[0][4][0])
+    """An IP literal as is; a DNS name to its first address (either family), uncached.
+    DnsError when there is none."""
+    return (await Resolver(cache_for=0).resolve(address, "any", trio.current_time()))[0]
 
 
 class NetworkProber:
     """The real prober: shared Pinger and SnmpClient services, profiles loaded once."""
 
     def __init__(
-        self, pinger: Pinger, snmp: SnmpClient, *, wall_clock: Callable[[], float]
+        self,
+        pinger: Pinger,
+        snmp: SnmpClient,
+        *,
+        wall_clock: Callable[[], float],
+        resolver: Resolver | None = None,
     ) -> None:
         self._pinger = pinger
         self._snmp = snmp
         self._wall_clock = wall_clock
+        self._resolver = resolver or Resolver()
         self._profiles: dict[tuple[str, tuple[CustomMetric, ...]], Profile] = {}
         self._detections: dict[tuple[str, str], Detection] = {}
 
@@ -112,7 +104,9 @@ class NetworkProber:
 
     async def poll(self, device: DeviceConfig) -> Sample:
         try:
-            address = await resolve_address(device.address)
+            addresses = await self._resolver.resolve(
+                device.address, device.ping.family, trio.current_time()
+            )
         except DnsError as exc:
             failure = SnmpError(SnmpErrorKind.TRANSPORT, str(exc))
             return Sample(
@@ -123,15 +117,12 @@ class NetworkProber:
             )
         ping: PingResult | None = None
         snmp: SnmpReading | None = None
+        # SNMP goes to the address tried first: the one that answered last time.
+        address = addresses[0]
 
         async def do_ping() -> None:
             nonlocal ping
-            ping = await self._pinger.ping(
-                address,
-                count=device.ping.count,
-                interval=device.ping.interval,
-                timeout=device.ping.timeout,
-            )
+            ping = await ping_first_answering(self._pinger, self._resolver, device, addresses)
 
         async def do_snmp(target: SnmpTarget) -> None:
             nonlocal snmp
@@ -143,3 +134,24 @@ class NetworkProber:
             if target is not None:
                 nursery.start_soon(do_snmp, target)
         return Sample(device.id, self._wall_clock(), ping=ping, snmp=snmp)
+
+
+async def ping_first_answering(
+    pinger: Pinger, resolver: Resolver, device: DeviceConfig, addresses: Sequence[str]
+) -> PingResult:
+    """Ping the addresses one after another until one answers; that one is tried first next
+    time. When none answers, the first address's result stands (it names the address)."""
+    first: PingResult | None = None
+    for address in addresses:
+        result = await pinger.ping(
+            address,
+            count=device.ping.count,
+            interval=device.ping.interval,
+            timeout=device.ping.timeout,
+        )
+        if result.received:
+            resolver.answered(device.address, device.ping.family, address)
+            return result
+        first = first or result
+    assert first is not None, "resolve() never returns an empty tuple"
+    return first

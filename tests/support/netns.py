@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +70,7 @@ class NetnsLab:
 
     run_id: str = field(default_factory=lambda: f"nwt{os.getpid()}{secrets.token_hex(3)}")
     namespaces: list[str] = field(default_factory=list)
+    etc_directories: list[Path] = field(default_factory=list)
 
     def namespace(self, role: str) -> str:
         name = f"{self.run_id}-{role}"
@@ -101,6 +103,15 @@ class NetnsLab:
                 self.exec(namespace, "ip", "addr", "add", address, "dev", end, *extra)
             self.exec(namespace, "ip", "link", "set", end, "up")
         return end_a, end_b
+
+    def etc_file(self, namespace: str, name: str, text: str) -> None:
+        """A file `ip netns exec` bind-mounts over /etc/NAME inside `namespace` (hosts,
+        nsswitch.conf, ...); the directory is removed with the namespaces."""
+        directory = Path("/etc/netns") / namespace
+        if directory not in self.etc_directories:
+            self.etc_directories.append(directory)
+            directory.mkdir(parents=True, exist_ok=False)
+        (directory / name).write_text(text)
 
     def sysctl(self, namespace: str, key: str, value: str) -> None:
         self.exec(namespace, "sysctl", "-q", "-w", f"{key}={value}")
@@ -152,6 +163,9 @@ class NetnsLab:
             if result.returncode != 0 and "No such file" not in result.stderr:
                 failures.append(f"{name}: {result.stderr.strip()}")
         self.namespaces.clear()
+        for directory in self.etc_directories:
+            shutil.rmtree(directory, ignore_errors=True)
+        self.etc_directories.clear()
         if failures:
             raise RuntimeError("could not remove test namespaces: " + "; ".join(failures))
 

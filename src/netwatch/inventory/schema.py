@@ -107,6 +107,9 @@ class PingLayer(_Strict):
     count: int | None = Field(default=None, ge=1, le=100)
     interval: Duration | None = None
     timeout: Duration | None = None
+    # Which addresses of a DNS name to ping: "any" tries them in resolver order (the last one
+    # that answered first) and uses the first that answers.
+    family: Literal["any", "ipv4", "ipv6"] | None = None
 
 
 # PagerDuty's Events API accepts exactly these four severities.
@@ -221,6 +224,8 @@ class HttpSection(_Strict):
 class NetwatchSection(_Strict):
     interval: Duration = 60.0
     max_concurrent_polls: int = Field(default=1000, ge=1)
+    # how long a DNS name's addresses are reused before asking again
+    dns_cache: Duration = 300.0
     # the SQLite store (alert state, outbox, ...); relative paths are beside the inventory
     state_db: str = "netwatch-state.db"
 
@@ -317,6 +322,7 @@ class PingSettings(_Strict):
     count: int = Field(ge=1, le=100)
     interval: Duration
     timeout: Duration
+    family: Literal["any", "ipv4", "ipv6"] = "any"
 
 
 class DeviceConfig(_Strict):
