@@ -22,7 +22,7 @@ from netwatch.engine import (
     resume_after_gap,
     run_cycle,
 )
-from netwatch.events import Event, describe_check
+from netwatch.events import describe_check
 from netwatch.incidents import history_entries
 from netwatch.inventory import DeviceConfig, Inventory
 from netwatch.notifier import Notifier
@@ -112,25 +112,28 @@ class Monitor:
         self.states = outcome.states
         duration = trio.current_time() - started
         self._log_cycle(samples, outcome, late, duration)
-        for event in self._events_saved(outcome, now):
-            self._sender.submit(event)
+        self._emit_events(outcome, now)
         report = CycleReport(self.cycles, now, duration, len(samples), late, outcome, samples)
         for listener in self._cycle_listeners:
             listener(report)
         return report
 
-    def _events_saved(self, outcome: CycleOutcome, now: float) -> list[Event]:
-        """This cycle's events, after the alert state that led to them is in the store."""
+    def _emit_events(self, outcome: CycleOutcome, now: float) -> None:
+        """Hand this cycle's events to the sender (whose outbox makes them durable), then store
+        the alert state that led to them. In this order a crash in between repeats an event,
+        which PagerDuty deduplicates, instead of losing one: a lost resolve would leave an
+        incident open for good."""
         before = {sent.dedup_key: sent.fingerprint for sent in self._notifier.sent()}
         events = self._notifier.events_for(outcome, now)
+        for event in events:
+            self._sender.submit(event)
         if self._alert_store is not None:
             entries = history_entries(outcome, events, before, now)
             try:
                 self._alert_store.save_cycle(outcome.states, self._notifier.sent(), entries, now)
             except sqlite3.Error:
-                # Paging matters more than remembering: send anyway, retry the write next cycle.
-                log.exception("could not save alert state; events still go out")
-        return events
+                # Paging matters more than remembering: retry the write next cycle.
+                log.exception("could not save alert state; events went out regardless")
 
     async def _poll_all(self, devices: list[DeviceConfig], deadline: float) -> dict[str, Sample]:
         samples: dict[str, Sample] = {}
