@@ -22,6 +22,7 @@ from netwatch.monitor import Monitor
 from netwatch.notifier import Notifier
 from netwatch.paging import open_paging_sender
 from netwatch.poller import NetworkProber
+from netwatch.resolver import Resolver
 from netwatch.snmp.client import SnmpClient
 from netwatch.store import Store, open_store
 from netwatch.store.alert_state import AlertStateStore, state_db_path
@@ -79,7 +80,12 @@ async def run_daemon(
                 log.warning("no PagerDuty routing key configured: events are printed, not sent")
             metrics = NetwatchMetrics()
             prober = PollObserver(
-                NetworkProber(pinger, snmp, wall_clock=wall_clock),
+                NetworkProber(
+                    pinger,
+                    snmp,
+                    wall_clock=wall_clock,
+                    resolver=Resolver(cache_for=inventory.settings.dns_cache),
+                ),
                 on_duration=metrics.poll_duration.observe,
             )
             store = open_store(state_db or state_db_path(inventory))
