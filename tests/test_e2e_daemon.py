@@ -56,7 +56,8 @@ async def test_trigger_after_hold_down_folds_both_checks_then_resolves(
             first_event["payload"]["custom_details"]["failing_since"]
         )
         paged_at = datetime.fromisoformat(first_event["payload"]["timestamp"])
-        assert 1.0 <= (paged_at - failing_since).total_seconds() < 3.0
+        # (A short hold gets a tenth of itself as scheduling slack.)
+        assert (paged_at - failing_since).total_seconds() >= 1.8
         first = triggers()[0]
         assert "cpu 95" in first and "temperature" not in first
 

@@ -21,6 +21,7 @@ from netwatch.engine import (
     DeviceState,
     Phase,
     TransitionKind,
+    held,
     run_cycle,
 )
 from netwatch.inventory import DeviceConfig, parse_inventory
@@ -598,3 +599,19 @@ def test_engine_properties(cycles: list[tuple[float, dict[str, object]]]) -> Non
             assert not down_now.intersection(_ancestors(alert.device_id))
         assert len({a.device_id for a in outcome.alerts}) == len(outcome.alerts)
         assert {i for i, s in outcome.states.items() if s.incident_open} == open_incidents
+
+
+@pytest.mark.parametrize(
+    ("hold", "elapsed", "expected"),
+    [
+        (120.0, 119.0, True),  # a poll a second early still counts at production intervals
+        (120.0, 118.9, False),
+        (2.0, 1.85, True),  # short holds get a tenth of themselves as slack...
+        (2.0, 1.0, False),  # ...so a 2 s hold at a 1 s interval needs its third poll
+        (0.0, 0.0, True),
+    ],
+)
+def test_hold_allows_scheduling_jitter_in_proportion(
+    hold: float, elapsed: float, expected: bool
+) -> None:
+    assert held(100.0, 100.0 + elapsed, hold) is expected

@@ -6,6 +6,11 @@ is re-opened if a person resolved it while the device still fails. A change of t
 checks, of severity or of flapping goes out at once. A resolve goes out when the engine closes
 the incident.
 
+Where each device's events go (routing key, links) comes from a PagingPlan (routing.py),
+replaced on reload with `configure()`. With `before` (the states the cycle started from), a
+device that entered a maintenance window while its incident is open gets an acknowledge
+(`[paging] ack_on_maintenance`).
+
 What was last sent per dedup key is exported with `sent()` and loaded back with `restore()`,
 so a restarted daemon neither repeats an unchanged trigger early nor forgets an incident.
 """
@@ -13,12 +18,22 @@ so a restarted daemon neither repeats an unchanged trigger early nor forgets an 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from netwatch.alerts import DeviceAlert
-from netwatch.engine import SCHEDULING_ALLOWANCE, CycleOutcome
-from netwatch.events import Event, dedup_key_for, resolve_event, trigger_event
+from netwatch.engine import CycleOutcome, DeviceState, allowance_for
+from netwatch.events import (
+    Event,
+    acknowledge_event,
+    dedup_key_for,
+    resolve_event,
+    trigger_event,
+)
+from netwatch.inventory import Inventory
+from netwatch.routing import PagingPlan, plan_for, simple_plan
+
+MAINTENANCE_NOTE = "maintenance window started"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +62,27 @@ def fingerprint(alert: DeviceAlert) -> str:
 
 
 class Notifier:
-    def __init__(self, *, routing_key: str, resend_interval: float) -> None:
-        self._routing_key = routing_key
+    def __init__(
+        self,
+        *,
+        resend_interval: float,
+        routing_key: str | None = None,
+        plan: PagingPlan | None = None,
+    ) -> None:
+        if plan is None:
+            if routing_key is None:
+                raise ValueError("a Notifier needs a routing_key or a plan")
+            plan = simple_plan(routing_key)
+        self.plan = plan
+        self._planned_for: Inventory | None = None
         self._resend_interval = resend_interval
         self._last_sent: dict[str, SentTrigger] = {}
+
+    def configure(self, inventory: Inventory) -> None:
+        """Route by this inventory's rules from now on (cheap when it is the same object)."""
+        if inventory is not self._planned_for:
+            self.plan = plan_for(inventory)
+            self._planned_for = inventory
 
     def sent(self) -> list[SentTrigger]:
         return list(self._last_sent.values())
@@ -58,11 +90,19 @@ class Notifier:
     def restore(self, sent: Iterable[SentTrigger]) -> None:
         self._last_sent = {s.dedup_key: s for s in sent}
 
-    def events_for(self, outcome: CycleOutcome, now: float) -> list[Event]:
+    def events_for(
+        self,
+        outcome: CycleOutcome,
+        now: float,
+        *,
+        before: Mapping[str, DeviceState] | None = None,
+    ) -> list[Event]:
+        plan = self.plan
         events: list[Event] = []
         for device_id in outcome.resolved:
             self._last_sent.pop(dedup_key_for(device_id), None)
-            events.append(resolve_event(device_id, routing_key=self._routing_key))
+            route = plan.route_for(device_id)
+            events.append(resolve_event(device_id, routing_key=route.routing_key))
         for alert in outcome.alerts:
             if not alert.failing and not alert.flapping:
                 continue  # recovering: nothing new to say, the resolve follows the recovery hold
@@ -72,9 +112,38 @@ class Notifier:
             due = (
                 last is None
                 or last.fingerprint != current
-                or now - last.at + SCHEDULING_ALLOWANCE >= self._resend_interval
+                or now - last.at + allowance_for(self._resend_interval) >= self._resend_interval
             )
             if due:
                 self._last_sent[key] = SentTrigger(key, alert.device_id, now, current)
-                events.append(trigger_event(alert, routing_key=self._routing_key, now=now))
+                route = plan.route_for(alert.device_id, alert.severity)
+                links = plan.links_for(alert.device_id)
+                events.append(
+                    trigger_event(alert, routing_key=route.routing_key, now=now, links=links)
+                )
+        if before is not None and plan.ack_on_maintenance:
+            events.extend(self._maintenance_acks(outcome, before, now))
         return events
+
+    def _maintenance_acks(
+        self, outcome: CycleOutcome, before: Mapping[str, DeviceState], now: float
+    ) -> list[Event]:
+        """An acknowledge for every device whose incident was open and stays open as it
+        enters a maintenance window: someone is working on it."""
+        acks = []
+        for alert in outcome.alerts:
+            was = before.get(alert.device_id)
+            state = outcome.states.get(alert.device_id)
+            if was is None or state is None or not was.incident_open:
+                continue
+            if state.in_maintenance and not was.in_maintenance:
+                route = self.plan.route_for(alert.device_id, alert.severity)
+                acks.append(
+                    acknowledge_event(
+                        alert.device_id,
+                        routing_key=route.routing_key,
+                        now=now,
+                        note=MAINTENANCE_NOTE,
+                    )
+                )
+        return acks
