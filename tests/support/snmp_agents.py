@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,15 @@ NET_SNMP_AUTH_NAMES: dict[str, str] = {
     "SHA256": "SHA-256",
     "SHA384": "SHA-384",
     "SHA512": "SHA-512",
+}
+# pysnmp's AES192/AES256 use the Reeder key extension (Cisco's); net-snmp calls that variant
+# AES192C/AES256C (its plain AES192/AES256 are the Blumenthal draft). Debian's net-snmp has
+# no 3DES at all ("unknown privProtocol").
+NET_SNMP_PRIV_NAMES: dict[str, str] = {
+    "DES": "DES",
+    "AES": "AES",
+    "AES192": "AES192C",
+    "AES256": "AES256C",
 }
 
 
@@ -74,7 +83,7 @@ class SnmpdUser:
         auth = NET_SNMP_AUTH_NAMES[self.auth_protocol]
         line = f'createUser {self.name} {auth} "{self.auth_key.decode()}"'
         if self.priv_protocol is not None and self.priv_key is not None:
-            line += f' {self.priv_protocol} "{self.priv_key.decode()}"'
+            line += f' {NET_SNMP_PRIV_NAMES[self.priv_protocol]} "{self.priv_key.decode()}"'
         return line
 
     @property
@@ -120,6 +129,16 @@ SNMPD_USERS = (
     SnmpdUser("nw-authnopriv", "SHA256", b"auth-secret-2"),
     SnmpdUser("nw-sha512-aes", "SHA512", b"auth-secret-3", "AES", b"priv-secret-3"),
     SnmpdUser("nw-md5-des", "MD5", b"auth-secret-4", "DES", b"priv-secret-4"),
+    # The rest of the v3 matrix: every auth protocol without privacy, and every privacy
+    # protocol Debian's snmpd offers.
+    SnmpdUser("nw-md5", "MD5", b"auth-secret-5"),
+    SnmpdUser("nw-sha", "SHA", b"auth-secret-6"),
+    SnmpdUser("nw-sha224", "SHA224", b"auth-secret-7"),
+    SnmpdUser("nw-sha384", "SHA384", b"auth-secret-8"),
+    SnmpdUser("nw-sha512", "SHA512", b"auth-secret-9"),
+    SnmpdUser("nw-sha224-aes192", "SHA224", b"auth-secret-10", "AES192", b"priv-secret-10"),
+    SnmpdUser("nw-sha384-aes256", "SHA384", b"auth-secret-11", "AES256", b"priv-secret-11"),
+    SnmpdUser("nw-sha256-des", "SHA256", b"auth-secret-12", "DES", b"priv-secret-12"),
 )
 SNMPD_COMMUNITY = b"nw-community"
 
@@ -242,27 +261,39 @@ def _snmpd_config() -> str:
 
 
 @contextmanager
-def running_snmpd(base: Path, config: str, community: bytes) -> Iterator[int]:
-    """Debian's snmpd in the foreground on 127.0.0.1 at a free port with `config` (which must
-    grant `community` read access); yields the port once the agent answers."""
+def running_snmpd(
+    base: Path,
+    config: str,
+    community: bytes,
+    *,
+    port: int | None = None,
+    keep_engine: bool = False,
+) -> Iterator[int]:
+    """Debian's snmpd in the foreground on 127.0.0.1 at a free port (or `port`) with `config`
+    (which must grant `community` read access); yields the port once the agent answers.
+    With `keep_engine`, started again on the same `base` and port it is the same agent
+    rebooted: net-snmp keeps its engine ID and counts snmpEngineBoots up in `base`/persistent
+    (`-C` would ignore that state; SNMPCONFPATH keeps /etc/snmp out instead)."""
     _require_binary(SNMPD_BINARY, "apt-get install -y snmpd snmp")
     persistent_dir = base / "persistent"
     persistent_dir.mkdir(exist_ok=True)
-    port = free_udp_port()
+    port = port or free_udp_port()
     config_path = base / "snmpd.conf"
     config_path.write_text(config)
     log_path = base / "snmpd.log"
     # No MIB loading: the agent does not need names, and it keeps start-up quiet and fast.
     env = dict(os.environ, SNMP_PERSISTENT_DIR=str(persistent_dir), MIBS="", MIBDIRS=str(base))
+    config_args = ["-C", "-c", str(config_path)]
+    if keep_engine:
+        env["SNMPCONFPATH"] = f"{base}:{persistent_dir}"
+        config_args = []
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [
                 str(SNMPD_BINARY),
                 "-f",
                 "-Lo",
-                "-C",
-                "-c",
-                str(config_path),
+                *config_args,
                 "-p",
                 str(base / "snmpd.pid"),
                 f"udp:{LOOPBACK}:{port}",
@@ -284,3 +315,45 @@ def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdAgent
     base = tmp_path_factory.mktemp("snmpd")
     with running_snmpd(base, _snmpd_config(), SNMPD_COMMUNITY) as port:
         yield SnmpdAgent(LOOPBACK, port, SNMPD_COMMUNITY, {user.name: user for user in SNMPD_USERS})
+
+
+class RestartableSnmpd:
+    """A test's own snmpd (the `snmpd_agent` users and community) that it may restart."""
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._stack = ExitStack()
+        self.port = self._stack.enter_context(
+            running_snmpd(base, _snmpd_config(), SNMPD_COMMUNITY, keep_engine=True)
+        )
+
+    @property
+    def agent(self) -> SnmpdAgent:
+        return SnmpdAgent(
+            LOOPBACK, self.port, SNMPD_COMMUNITY, {user.name: user for user in SNMPD_USERS}
+        )
+
+    def restart(self, *, new_engine_id: bool = False) -> None:
+        """Stop and start again on the same port; `new_engine_id` forgets the persistent
+        state, as a factory reset or a replaced device does."""
+        self._stack.close()
+        if new_engine_id:
+            shutil.rmtree(self._base / "persistent")
+        self._stack = ExitStack()
+        self._stack.enter_context(
+            running_snmpd(
+                self._base, _snmpd_config(), SNMPD_COMMUNITY, port=self.port, keep_engine=True
+            )
+        )
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture
+def restartable_snmpd(tmp_path: Path) -> Iterator[RestartableSnmpd]:
+    snmpd = RestartableSnmpd(tmp_path)
+    try:
+        yield snmpd
+    finally:
+        snmpd.close()

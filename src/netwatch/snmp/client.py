@@ -195,6 +195,26 @@ class SnmpClient:
         kind: str,
         oids: tuple[str, ...],
     ) -> _RawResponse | SnmpError:
+        response = await self._request_once(target, kind, oids)
+        if (
+            target.version == "3"
+            and isinstance(response, SnmpError)
+            and response.kind in (SnmpErrorKind.TIMEOUT, SnmpErrorKind.AUTH)
+        ):
+            # The agent may have been replaced or reset since we discovered its engine ID:
+            # discover it again and ask once more.
+            realm = await self._realm_for(target)
+            if realm.forget_peer_engine(target):
+                log.info("SNMPv3 agent %s:%d: engine ID rediscovered", target.address, target.port)
+                return await self._request_once(target, kind, oids)
+        return response
+
+    async def _request_once(
+        self,
+        target: SnmpTarget,
+        kind: str,
+        oids: tuple[str, ...],
+    ) -> _RawResponse | SnmpError:
         realm = await self._realm_for(target)
         try:
             target_info = realm.targets.info_for(target)

@@ -39,6 +39,27 @@ class EngineRealm:
     def accepts(self, target: SnmpTarget) -> bool:
         return self.targets.accepts(target)
 
+    def forget_peer_engine(self, target: SnmpTarget) -> bool:
+        """Drop the agent's cached SNMPv3 engine ID, so the next request discovers it again.
+
+        pysnmp keeps a discovered engine ID per agent address for 300 s and, when the agent
+        has since been replaced or reset (new engine ID; net-snmp then reports
+        usmStatsUnknownUserNames), keeps failing until that entry expires. The cache is a
+        private attribute of pysnmp 7.1's SnmpV3MessageProcessingModel (the minor is pinned).
+        """
+        model = self.engine.message_processing_subsystems.get(3)
+        cache = getattr(model, "_SnmpV3MessageProcessingModel__engineIdCache", None)
+        if not isinstance(cache, dict):
+            return False
+        stale = [
+            key
+            for key in cache
+            if len(key) == 2 and tuple(key[1])[:2] == (target.address.split("%", 1)[0], target.port)
+        ]
+        for key in stale:
+            del cache[key]
+        return bool(stale)
+
     def sent_garbage_since(self, target: SnmpTarget, since: float) -> bool:
         seen_at = self._last_garbage_from.get((target.address, target.port))
         return seen_at is not None and seen_at >= since
