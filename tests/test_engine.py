@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netwatch.alerts import Level
-from netwatch.checks import CPU, REACHABILITY, SNMP, TEMPERATURE
+from netwatch.checks import CPU, REACHABILITY, SNMP, TEMPERATURE, judge_sample
 from netwatch.engine import (
     SCHEDULING_ALLOWANCE,
     CycleOutcome,
@@ -615,3 +615,13 @@ def test_hold_allows_scheduling_jitter_in_proportion(
     hold: float, elapsed: float, expected: bool
 ) -> None:
     assert held(100.0, 100.0 + elapsed, hold) is expected
+
+
+def test_reachability_names_the_address_a_dns_name_resolved_to() -> None:
+    device = parse_inventory(
+        '[[devices]]\nid = "r"\naddress = "rtr.example.net"\nprofile = "ping-only"\n',
+        Path("t.toml"),
+    ).devices[0]
+    sample = Sample("r", 0.0, ping=PingResult("2001:db8::7", 3, 0, error=None))
+    verdict = judge_sample(device, sample, {})["reachability"]
+    assert verdict.detail == "0/3 replies from 2001:db8::7"

@@ -87,6 +87,8 @@ def judge_sample(
         verdicts[REACHABILITY] = keep(REACHABILITY, ping.error)
     else:
         detail = ping.error or f"{ping.received}/{ping.sent} replies"
+        if ping.address != device.address:
+            detail += f" from {ping.address}"  # a DNS name: say which of its addresses
         verdicts[REACHABILITY] = measured(
             REACHABILITY, ping.loss_percent, device.thresholds.loss, detail
         )
