@@ -32,15 +32,18 @@ log = logging.getLogger("netwatch")
 DRY_RUN_ROUTING_KEY = "dry-run"
 
 
-def make_sender(inventory: Inventory, dry_run_stream: TextIO | None = None) -> Sender:
+def make_sender(
+    inventory: Inventory, dry_run_stream: TextIO | None = None, notifier: Notifier | None = None
+) -> Sender:
     if inventory.routing_key is None:
         return PrintingSender(dry_run_stream)
-    return open_paging_sender(inventory)
+    # mail recipients follow the routing rules the notifier has in force (reload included)
+    plan = (lambda: notifier.plan) if notifier is not None else None
+    return open_paging_sender(inventory, plan=plan)
 
 
 def make_notifier(inventory: Inventory) -> Notifier:
-    key = inventory.routing_key.decode() if inventory.routing_key else DRY_RUN_ROUTING_KEY
-    return Notifier(routing_key=key, resend_interval=inventory.pagerduty.resend_interval)
+    return Notifier.for_inventory(inventory)
 
 
 async def run_daemon(
@@ -72,7 +75,8 @@ async def run_daemon(
             nursery.start_soon(handle_signals)
             pinger = Pinger()
             snmp = SnmpClient()
-            sender = make_sender(inventory, dry_run_stream)
+            notifier = make_notifier(inventory)
+            sender = make_sender(inventory, dry_run_stream, notifier)
             await nursery.start(pinger.run)
             await nursery.start(snmp.run)
             await nursery.start(sender.run)
@@ -95,7 +99,7 @@ async def run_daemon(
                 inventory,
                 prober,
                 sender,
-                notifier=make_notifier(inventory),
+                notifier=notifier,
                 wall_clock=wall_clock,
                 alert_store=alert_store,
             )

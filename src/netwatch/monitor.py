@@ -108,23 +108,27 @@ class Monitor:
                 interval=self.inventory.settings.interval,
             )
             self._resume_from = None
-        outcome = run_cycle(self.inventory.devices, self.states, samples, now)
+        previous = self.states
+        outcome = run_cycle(self.inventory.devices, previous, samples, now)
         self.states = outcome.states
         duration = trio.current_time() - started
         self._log_cycle(samples, outcome, late, duration)
-        self._emit_events(outcome, now)
+        self._emit_events(outcome, now, previous)
         report = CycleReport(self.cycles, now, duration, len(samples), late, outcome, samples)
         for listener in self._cycle_listeners:
             listener(report)
         return report
 
-    def _emit_events(self, outcome: CycleOutcome, now: float) -> None:
+    def _emit_events(
+        self, outcome: CycleOutcome, now: float, previous: Mapping[str, DeviceState]
+    ) -> None:
         """Hand this cycle's events to the sender (whose outbox makes them durable), then store
         the alert state that led to them. In this order a crash in between repeats an event,
         which PagerDuty deduplicates, instead of losing one: a lost resolve would leave an
         incident open for good."""
         before = {sent.dedup_key: sent.fingerprint for sent in self._notifier.sent()}
-        events = self._notifier.events_for(outcome, now)
+        self._notifier.configure(self.inventory)  # routing rules follow a reload
+        events = self._notifier.events_for(outcome, now, before=previous)
         for event in events:
             self._sender.submit(event)
         if self._alert_store is not None:

@@ -78,9 +78,19 @@ class Notifier:
         self._resend_interval = resend_interval
         self._last_sent: dict[str, SentTrigger] = {}
 
+    @classmethod
+    def for_inventory(cls, inventory: Inventory) -> Notifier:
+        """Routing rules and links from the inventory, following `configure()` on reload."""
+        notifier = cls(
+            resend_interval=inventory.pagerduty.resend_interval, plan=plan_for(inventory)
+        )
+        notifier._planned_for = inventory
+        return notifier
+
     def configure(self, inventory: Inventory) -> None:
-        """Route by this inventory's rules from now on (cheap when it is the same object)."""
-        if inventory is not self._planned_for:
+        """Route by this inventory's rules from now on (cheap when it is the same object).
+        A notifier built with a fixed routing key or plan keeps it."""
+        if self._planned_for is not None and inventory is not self._planned_for:
             self.plan = plan_for(inventory)
             self._planned_for = inventory
 

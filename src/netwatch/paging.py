@@ -1,14 +1,28 @@
 """Wiring of the paging side: the durable outbox in the SQLite store behind the Events API
-sender. The daemon calls `open_paging_sender`; `open_outbox` is how another process reaches
-the same outbox."""
+sender, and the e-mail channel beside it. The daemon calls `open_paging_sender`;
+`open_outbox` is how another process reaches the same outbox."""
 
 from __future__ import annotations
 
 import logging
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import trio
 
 from netwatch.delivery import EventsApiSender
-from netwatch.events import acknowledge_event, dedup_key_for
+from netwatch.delivery.sender import DeliveryHealth
+from netwatch.delivery.smtp import MailChannel, SmtpConfig
+from netwatch.events import (
+    DEDUP_KEY_PREFIX,
+    Event,
+    acknowledge_event,
+    dedup_key_for,
+    routing_key_fingerprint,
+)
 from netwatch.inventory import Inventory
+from netwatch.routing import PagingPlan, plan_for
 from netwatch.store import Store, open_store
 from netwatch.store.alert_state import state_db_path
 from netwatch.store.outbox import DurableOutbox
@@ -16,23 +30,119 @@ from netwatch.store.outbox import DurableOutbox
 log = logging.getLogger("netwatch.delivery")
 
 
-def open_outbox(inventory: Inventory) -> tuple[Store, DurableOutbox]:
-    store = open_store(state_db_path(inventory))
-    keys = [inventory.routing_key.decode()] if inventory.routing_key else []
+def open_outbox(inventory: Inventory, state_db: Path | None = None) -> tuple[Store, DurableOutbox]:
+    store = open_store(state_db or state_db_path(inventory))
+    keys = plan_for(inventory).routing_keys() if inventory.routing_key else []
     return store, DurableOutbox(store, keys)
 
 
-def open_paging_sender(inventory: Inventory) -> EventsApiSender:
-    """The Events API sender with its outbox in the store: events queued by a previous run
-    (or a kill -9) are delivered first."""
-    _, outbox = open_outbox(inventory)
+class PagingService:
+    """PagerDuty (durable outbox, retries, rate budget) plus the optional e-mail channel,
+    as one Sender for the monitor and the web side (PagingHealth, DeliveryStats)."""
+
+    def __init__(
+        self,
+        pagerduty: EventsApiSender,
+        mail: MailChannel | None = None,
+        *,
+        mail_always: bool = False,
+    ) -> None:
+        self.pagerduty = pagerduty
+        self.mail = mail
+        self._mail_always = mail_always
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            if self.mail is not None:
+                await nursery.start(self.mail.run)
+            await nursery.start(self.pagerduty.run)
+            task_status.started()
+
+    def submit(self, event: Event) -> None:
+        self.pagerduty.submit(event)
+        if self.mail is not None and self._mail_always:
+            self.mail.page(event)
+
+    def pending(self) -> int:
+        return self.pagerduty.pending()
+
+    def is_open(self, dedup_key: str) -> bool:
+        return self.pagerduty.is_open(dedup_key)
+
+    def delivery_health(self) -> DeliveryHealth:
+        return self.pagerduty.delivery_health()
+
+    def paging_problem(self, now: float) -> str | None:
+        return self.pagerduty.paging_problem(now)
+
+    def events_by_result(self) -> Mapping[str, int]:
+        return self.pagerduty.events_by_result()
+
+    def rate_budget_waits(self) -> int:
+        return self.pagerduty.rate_budget_waits()
+
+
+def mail_recipients(plan: Callable[[], PagingPlan]) -> Callable[[Event], Sequence[str]]:
+    """The e-mail recipients of an event: its device's routing rule (the rules in force now)."""
+
+    def recipients(event: Event) -> Sequence[str]:
+        device_id = str(event.get("dedup_key", "")).removeprefix(DEDUP_KEY_PREFIX)
+        severity = (event.get("payload") or {}).get("severity")
+        return (
+            plan()
+            .route_for(device_id, severity if event.get("event_action") == "trigger" else None)
+            .email_to
+        )
+
+    return recipients
+
+
+def open_paging_sender(
+    inventory: Inventory,
+    *,
+    plan: Callable[[], PagingPlan] | None = None,
+    state_db: Path | None = None,
+    tls_context: ssl.SSLContext | None = None,
+) -> PagingService:
+    """The Events API sender with its outbox in the store (events queued by a previous run or
+    a kill -9 are delivered first), and with `[email]` the mail channel: every page with
+    `always`, and with `fallback` the pages PagerDuty could not take once delivery has failed
+    for `failing_threshold`, then one mail when it works again. `plan`: the routing rules in
+    force (the notifier's, so a reload changes recipients too)."""
+    _, outbox = open_outbox(inventory, state_db)
     pagerduty = inventory.pagerduty
-    return EventsApiSender(
+    email = inventory.email
+    mail = None
+    if email is not None:
+        fixed = plan_for(inventory)
+        current_plan = plan or (lambda: fixed)
+        config = SmtpConfig(
+            host=email.host,
+            port=email.port,
+            security=email.security,
+            sender=email.sender,
+            username=email.username,
+            password=inventory.smtp_password,
+            timeout=email.timeout,
+            tls_context=tls_context,
+        )
+        mail = MailChannel(
+            config,
+            recipients_for=mail_recipients(current_plan),
+            fallback_recipients=email.to,
+        )
+    fallback = mail is not None and email is not None and email.fallback
+    sender = EventsApiSender(
         url=pagerduty.events_url,
         journal=outbox,
         events_per_minute=pagerduty.events_per_minute,
         failing_threshold=pagerduty.failing_threshold,
+        on_degraded=mail.fallback if fallback and mail is not None else None,
+        on_recovered=mail.recovered if fallback and mail is not None else None,
     )
+    if mail is not None:
+        mail.set_pending_source(sender.pending)
+    return PagingService(sender, mail, mail_always=email is not None and email.always)
 
 
 class AcknowledgeRefused(Exception):
@@ -52,11 +162,14 @@ def request_acknowledge(inventory: Inventory, device_id: str, note: str | None, 
     store, outbox = open_outbox(inventory)
     try:
         key = dedup_key_for(device_id)
-        if outbox.open_route(key) is None:
+        route = outbox.open_route(key)
+        if route is None:
             raise AcknowledgeRefused(f"{device_id} has no open PagerDuty incident")
-        event = acknowledge_event(
-            device_id, routing_key=inventory.routing_key.decode(), now=now, note=note
-        )
+        # the acknowledge goes with the routing key of the trigger it follows
+        plan = plan_for(inventory)
+        keys = {routing_key_fingerprint(k): k for k in plan.routing_keys()}
+        routing_key = keys.get(route) or plan.route_for(device_id).routing_key
+        event = acknowledge_event(device_id, routing_key=routing_key, now=now, note=note)
         outbox.request(event, now)
         log.info("acknowledge for %s queued%s", device_id, f" ({note})" if note else "")
         return key
@@ -65,7 +178,11 @@ def request_acknowledge(inventory: Inventory, device_id: str, note: str | None, 
 
 
 def acknowledge_device(
-    sender: EventsApiSender, routing_key: str, device_id: str, now: float, note: str | None
+    sender: EventsApiSender | PagingService,
+    routing_key: str,
+    device_id: str,
+    now: float,
+    note: str | None,
 ) -> bool:
     """For the engine side (maintenance starting while a device alerts, issue 6): queue an
     acknowledge on the running sender when PagerDuty may hold the device's incident open.

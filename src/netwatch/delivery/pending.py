@@ -10,6 +10,10 @@ PagerDuty keeps one alert per dedup_key, so only the net state of a key matters:
   whose sending ended without an answer (a read timeout) may have opened an alert, so its
   resolve is sent (PagerDuty drops a resolve for a key it does not know).
 
+Routing: PagerDuty applies a follow-up only under the routing key of its trigger, so while a
+key may be open, every event taken for it goes with that trigger's routing key, whatever key
+it was queued with (routing rules may have changed since).
+
 Order between keys: urgent events first (a trigger for a key not open at PagerDuty, a
 change of severity, every acknowledge and resolve), then re-sends of unchanged incidents,
 each class oldest first. A retried event goes behind the others of its class.
@@ -23,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from netwatch.delivery.retry import Decision
-from netwatch.events import Event
+from netwatch.events import Event, routing_key_fingerprint
 
 log = logging.getLogger("netwatch.delivery")
 
@@ -144,9 +148,21 @@ class PendingEvents:
             state.state = None
         else:
             state.ack = None
+        event = queued.event
+        pinned = state.routing_key
+        if state.openness is not Openness.CLOSED and pinned and event.get("routing_key") != pinned:
+            log.info(
+                "the %s for %s goes with its trigger's routing key %s, not %s",
+                queued.action,
+                key,
+                routing_key_fingerprint(pinned),
+                routing_key_fingerprint(str(event.get("routing_key", ""))),
+            )
+            event = {**event, "routing_key": pinned}
+            queued = Queued(event, queued.seq, queued.urgent, queued.queued_at)
         state.in_flight = queued
         self._waiting.discard(key)
-        return queued.event
+        return event
 
     def waiting_routing_keys(self) -> set[str]:
         """Routing keys with an event ready to go (for the rate budget and backoff)."""
@@ -187,6 +203,7 @@ class PendingEvents:
         elif decision is Decision.RETRY and queued is not None:
             if action == "trigger" and may_have_arrived and state.openness is Openness.CLOSED:
                 state.openness = Openness.MAYBE
+                state.routing_key = str(event.get("routing_key", ""))
             self._seq += 1
             queued.seq = self._seq
             if action == "acknowledge":

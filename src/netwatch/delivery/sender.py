@@ -23,7 +23,7 @@ from netwatch.delivery.retry import (
     may_have_arrived,
     retry_after_seconds,
 )
-from netwatch.events import Event, event_bytes
+from netwatch.events import DEDUP_KEY_PREFIX, Event, event_bytes
 
 log = logging.getLogger("netwatch.delivery")
 
@@ -135,6 +135,8 @@ class EventsApiSender:
         self._request_poll_interval = request_poll_interval
         self._wall_clock = wall_clock
         self.rejected: list[RejectedEvent] = []
+        self._results: dict[str, int] = {}
+        self._budget_waits = 0
         if restored:
             log.info(
                 "outbox: %d dedup key(s) restored, %d to deliver", len(restored), self.pending()
@@ -177,6 +179,25 @@ class EventsApiSender:
             detail=detail,
         )
 
+    def paging_problem(self, now: float) -> str | None:
+        """For /readyz (http.sources.PagingHealth): why paging is failing, once it has failed
+        for `failing_threshold` seconds; None before that and while it works."""
+        failing = self._failing_since
+        if failing is None or now - failing < self._failing_threshold:
+            return None
+        return (
+            f"PagerDuty has not accepted an event for {now - failing:.0f} s;"
+            f" {self.pending()} waiting"
+        )
+
+    def events_by_result(self) -> dict[str, int]:
+        """Attempts by outcome: accepted, retried, rejected (for /metrics)."""
+        return dict(self._results)
+
+    def rate_budget_waits(self) -> int:
+        """How often an event was ready but had to wait for its routing key's rate budget."""
+        return self._budget_waits
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
             task_status.started()
@@ -190,6 +211,8 @@ class EventsApiSender:
                 self._wake = trio.Event()
                 event = self._pending.take(partial(self._may_send, now=now))
                 if event is None:
+                    if self._budget_full(now):
+                        self._budget_waits += 1
                     wake_at = self._next_chance(now)
                     if self._journal is not None:
                         wake_at = min(wake_at, next_poll)
@@ -211,6 +234,11 @@ class EventsApiSender:
         return now >= self._blocked_until.get(routing_key, now) and self._budget(
             routing_key
         ).has_room(now)
+
+    def _budget_full(self, now: float) -> bool:
+        return any(
+            not self._budget(key).has_room(now) for key in self._pending.waiting_routing_keys()
+        )
 
     def _next_chance(self, now: float) -> float:
         chances = [
@@ -259,13 +287,17 @@ class EventsApiSender:
         secret = str(event.get("routing_key", ""))
         action, key = event["event_action"], event["dedup_key"]
         if decision is Decision.DONE:
+            self._count("accepted")
             self._failures.pop(secret, None)
             self._delivery_worked()
-            log.debug("PagerDuty accepted the %s for %s", action, key)
+            device = key.removeprefix(DEDUP_KEY_PREFIX)
+            log.info("paged PagerDuty: %s for %s", action, device)
             return None
         if decision is Decision.DROP_AND_ALARM:
+            self._count("rejected")
             self._reject(event, response, _redact(reason, secret))
             return None
+        self._count("retried")
         failures = self._failures.get(secret, 0) + 1
         self._failures[secret] = failures
         self._delivery_failed()
@@ -282,6 +314,9 @@ class EventsApiSender:
             self.pending(),
         )
         return delay
+
+    def _count(self, result: str) -> None:
+        self._results[result] = self._results.get(result, 0) + 1
 
     def _delivery_worked(self) -> None:
         self._failing_since = None
@@ -305,7 +340,9 @@ class EventsApiSender:
             ", using the fallback channel" if self._on_degraded is not None else "",
         )
         if self._on_degraded is not None:
-            self._on_degraded(self._pending.waiting_events())
+            # pages PagerDuty already has (unchanged re-sends) are not news for the fallback
+            waiting = self._pending.waiting_events()
+            self._on_degraded([e for e in waiting if self._is_urgent_news(e)])
 
     def _is_urgent_news(self, event: Event) -> bool:
         return event.get("event_action") != "trigger" or self._pending.is_urgent(

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from netwatch.inventory.locate import SourceLines
+from netwatch.inventory.paging_schema import EmailSection, PagingSection
 from netwatch.inventory.schema import (
     BUILTIN_DEFAULTS,
     DeviceConfig,
@@ -68,6 +69,11 @@ class Inventory:
     pagerduty_rest: PagerDutyRestSection = field(default_factory=PagerDutyRestSection)
     api_token: bytes | None = field(default=None, repr=False)
     webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
+    paging: PagingSection = field(default_factory=PagingSection)
+    # the routing key of each [[paging.routes]] rule, in order (None: the default key)
+    route_keys: tuple[bytes | None, ...] = field(default=(), repr=False)
+    email: EmailSection | None = None
+    smtp_password: bytes | None = field(default=None, repr=False)
 
     def by_id(self) -> dict[str, DeviceConfig]:
         return {device.id: device for device in self.devices}
@@ -147,6 +153,7 @@ def parse_inventory(text: str, path: Path) -> Inventory:
             api_token = value
         else:
             webhook_secrets.append(value)
+    route_keys, smtp_password = _paging_secrets(file_model, routing_key, path, lines, problems)
     if problems:
         raise InventoryError(problems)
     return Inventory(
@@ -160,7 +167,53 @@ def parse_inventory(text: str, path: Path) -> Inventory:
         pagerduty_rest=rest,
         api_token=api_token,
         webhook_secrets=tuple(webhook_secrets),
+        paging=file_model.paging,
+        route_keys=route_keys,
+        email=file_model.email,
+        smtp_password=smtp_password,
     )
+
+
+def _paging_secrets(
+    file_model: InventoryFile,
+    default_key: bytes | None,
+    path: Path,
+    lines: SourceLines,
+    problems: list[Problem],
+) -> tuple[tuple[bytes | None, ...], bytes | None]:
+    """The routing key of each routing rule and the SMTP password, resolved."""
+    keys: list[bytes | None] = []
+    for index, rule in enumerate(file_model.paging.routes):
+        if rule.routing_key is None:
+            keys.append(None)
+            continue
+        try:
+            keys.append(resolve_secret(rule.routing_key, base_dir=path.parent))
+        except SecretReferenceError as exc:
+            line = lines.key_line("routing_key", table="paging.routes")
+            problems.append(Problem(path, str(exc), line, field=f"paging.routes.{index + 1}"))
+            keys.append(None)
+    if file_model.paging.routes and default_key is None and file_model.pagerduty.routing_key:
+        pass  # its own problem is already reported
+    elif file_model.paging.routes and default_key is None:
+        problems.append(
+            Problem(
+                path,
+                "[[paging.routes]] needs [pagerduty] routing_key as the default for devices"
+                " no rule matches",
+                lines.table_line("pagerduty"),
+                field="pagerduty.routing_key",
+            )
+        )
+    password = None
+    email = file_model.email
+    if email is not None and email.password is not None:
+        try:
+            password = resolve_secret(email.password, base_dir=path.parent)
+        except SecretReferenceError as exc:
+            line = lines.key_line("password", table="email")
+            problems.append(Problem(path, str(exc), line, field="email.password"))
+    return tuple(keys), password
 
 
 def _resolve_device(

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from netwatch.inventory.custom_metrics import CustomMetric, CustomMetricLayer, resolve_metrics
+from netwatch.inventory.paging_schema import EmailSection, PagingSection
 from netwatch.inventory.windows import MaintenanceWindow
 from netwatch.units import parse_duration
 
@@ -235,6 +236,8 @@ class InventoryFile(_Strict):
     pagerduty: PagerDutySection = PagerDutySection()
     pagerduty_rest: PagerDutyRestSection = PagerDutyRestSection()
     http: HttpSection = HttpSection()
+    paging: PagingSection = PagingSection()
+    email: EmailSection | None = None
     defaults: SettingsLayer = SettingsLayer()
     groups: dict[str, SettingsLayer] = {}
     devices: list[dict[str, Any]] = []

@@ -89,6 +89,8 @@ class DurableOutbox:
                     )
                     continue
                 route, body = _strip_key(queued.event)
+                # a key added by a reload is known from its first event on
+                self._keys.setdefault(route, str(queued.event.get("routing_key", "")))
                 db.execute(
                     "INSERT OR REPLACE INTO outbox_event"
                     " (dedup_key, slot, seq, urgent, queued_at, route, event)"

@@ -1,0 +1,124 @@
+"""Pages as e-mail (pure): which events are worth a mail, and the messages themselves.
+
+A mail goes out for news only: a first trigger or a change of severity, an acknowledge, a
+resolve. The once-a-minute re-sends of an unchanged incident are never mailed, and the same
+news is never mailed twice, whether it came through the e-mail channel (`always`) or the
+fallback while PagerDuty fails. Batching: everything that is waiting when the mail task
+sends goes into one message per recipient list, so a backlog of 150 pages at the moment
+PagerDuty is declared unreachable is one mail, and pages that come in one by one afterwards
+are one mail each. Routing keys never appear in a mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Literal
+
+from netwatch.events import DEDUP_KEY_PREFIX, Event
+
+Why = Literal["channel", "fallback"]
+
+
+@dataclass(frozen=True, slots=True)
+class MailItem:
+    event: Event
+    recipients: tuple[str, ...]
+    why: Why
+
+
+class MailNews:
+    """What was last mailed per dedup key, so each piece of news is mailed once."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, str | None] = {}  # dedup key -> severity of the mailed trigger
+        self._acknowledged: set[str] = set()
+        self._resolved: set[str] = set()
+
+    def is_news(self, event: Event) -> bool:
+        key, action = str(event.get("dedup_key")), event.get("event_action")
+        if action == "trigger":
+            return key not in self._open or self._open[key] != _severity(event)
+        if action == "acknowledge":
+            return key not in self._acknowledged
+        return key not in self._resolved
+
+    def mailed(self, event: Event) -> None:
+        key, action = str(event.get("dedup_key")), event.get("event_action")
+        if action == "trigger":
+            self._open[key] = _severity(event)
+            self._resolved.discard(key)
+        elif action == "acknowledge":
+            self._acknowledged.add(key)
+        else:
+            self._open.pop(key, None)
+            self._acknowledged.discard(key)
+            self._resolved.add(key)
+
+
+def page_line(event: Event) -> str:
+    """`TRIGGER critical core-1: <summary>`, `RESOLVED core-1`, `ACKNOWLEDGED core-1: …`."""
+    action = str(event.get("event_action", "?"))
+    device = str(event.get("dedup_key", "?")).removeprefix(DEDUP_KEY_PREFIX)
+    payload: dict[str, Any] = event.get("payload") or {}
+    if action == "trigger":
+        return f"TRIGGER {payload.get('severity', '?')} {device}: {payload.get('summary', '')}"
+    if action == "acknowledge":
+        return f"ACKNOWLEDGED {device}: {payload.get('summary', '')}"
+    return f"RESOLVED {device}"
+
+
+def page_message(
+    items: Sequence[MailItem], *, sender: str, recipients: Sequence[str], now: float
+) -> EmailMessage:
+    fallback = any(item.why == "fallback" for item in items)
+    lines = [page_line(item.event) for item in items]
+    subject = f"[netwatch] {lines[0]}" if len(items) == 1 else f"[netwatch] {len(items)} pages"
+    if fallback:
+        subject += " (PagerDuty unreachable)"
+    body = []
+    if fallback:
+        body += [
+            "PagerDuty has not accepted netwatch's events for longer than the configured",
+            "threshold. These pages are mailed instead; netwatch keeps retrying PagerDuty.",
+            "",
+        ]
+    for item in items:
+        body.append(page_line(item.event))
+        for link in item.event.get("links") or []:
+            body.append(f"    {link.get('text', '')}: {link.get('href', '')}")
+        details = (item.event.get("payload") or {}).get("custom_details") or {}
+        if details.get("failing_since"):
+            body.append(f"    failing since {details['failing_since']}")
+    return _message(subject, "\n".join(body) + "\n", sender, recipients, now)
+
+
+def recovery_message(
+    *, sender: str, recipients: Sequence[str], pending: int, now: float
+) -> EmailMessage:
+    body = (
+        "PagerDuty accepts netwatch's events again. Paging goes through PagerDuty from now on;"
+        f" {pending} event(s) still waiting are being delivered there.\n"
+    )
+    return _message("[netwatch] PagerDuty reachable again", body, sender, recipients, now)
+
+
+def _message(
+    subject: str, body: str, sender: str, recipients: Sequence[str], now: float
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(now, localtime=False)
+    message["Message-ID"] = make_msgid(domain="netwatch")
+    message.set_content(body)
+    return message
+
+
+def _severity(event: Event) -> str | None:
+    payload = event.get("payload") or {}
+    severity = payload.get("severity")
+    return None if severity is None else str(severity)

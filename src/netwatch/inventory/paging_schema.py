@@ -1,0 +1,87 @@
+"""The inventory's `[paging]` (routing rules, links, maintenance acknowledge) and `[email]`
+(the SMTP channel) tables. Both take effect on reload, unlike `[pagerduty]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from netwatch.units import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+PagerDutySeverity = Literal["critical", "error", "warning", "info"]
+URL_FIELDS = ("id", "address", "site")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def secret_reference(name: str, value: str) -> str:
+    if not value.startswith(("env:", "file:")):
+        raise ValueError(
+            f"{name} must be a reference (env:NAME or file:PATH); "
+            "never put the secret itself in the inventory"
+        )
+    return value
+
+
+class RouteRule(_Strict):
+    """One `[[paging.routes]]` entry. Every condition given must match (a list matches any
+    of its values); a rule without conditions matches every device. The first matching rule
+    wins; a device matching none goes to `[pagerduty] routing_key` and `[email] to`."""
+
+    name: str | None = None  # shown in logs instead of "rule N"
+    sites: list[str] | None = None
+    tags: list[str] | None = None
+    severities: list[PagerDutySeverity] | None = None
+    routing_key: str | None = None  # env:/file: reference; omitted: the default key
+    email: list[str] | None = None  # recipients; omitted: `[email] to`
+
+    @field_validator("routing_key")
+    @classmethod
+    def _key_is_a_reference(cls, value: str | None) -> str | None:
+        return None if value is None else secret_reference("routing_key", value)
+
+
+class PagingSection(_Strict):
+    # a link to the device's own web UI in each trigger; {id}, {address} and {site} are filled in
+    device_url: str | None = None
+    # a device entering a maintenance window while alerting gets an acknowledge
+    ack_on_maintenance: bool = True
+    routes: list[RouteRule] = []
+
+    @field_validator("device_url")
+    @classmethod
+    def _template_fields_known(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            value.format(**dict.fromkeys(URL_FIELDS, "x"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"device_url may use only {{id}}, {{address}} and {{site}} ({exc!r})"
+            ) from None
+        return value
+
+
+class EmailSection(_Strict):
+    """SMTP: a fallback while PagerDuty fails longer than `[pagerduty] failing_threshold`,
+    and with `always = true` a paging channel of its own."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None  # env:/file: reference
+    sender: str
+    to: list[str] = Field(min_length=1)
+    always: bool = False
+    fallback: bool = True
+    timeout: Duration = 20.0
+
+    @field_validator("password")
+    @classmethod
+    def _password_is_a_reference(cls, value: str | None) -> str | None:
+        return None if value is None else secret_reference("password", value)
