@@ -21,6 +21,7 @@ from netwatch.snmp.engine_realm import EngineRealm
 from netwatch.snmp.engine_targets import TargetConfigError
 from netwatch.snmp.error_mapping import (
     NO_SUCH_NAME,
+    TOO_BIG,
     error_from_indication,
     error_from_status,
     indication_name,
@@ -65,6 +66,7 @@ class SnmpClient:
         self._max_repetitions = max_repetitions
         self._realms = [EngineRealm()]
         self._nursery: trio.Nursery | None = None
+        self._oids_per_get: dict[tuple[str, int], int] = {}
 
     def __repr__(self) -> str:
         return f"SnmpClient(running={self._nursery is not None}, engines={len(self._realms)})"
@@ -80,14 +82,51 @@ class SnmpClient:
         finally:
             self._nursery = None
 
+    def oids_per_get(self, target: SnmpTarget) -> int | None:
+        """How many OIDs one GET to this agent may carry, learnt from its tooBig replies."""
+        return self._oids_per_get.get((target.address, target.port))
+
     async def get(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult:
-        """One GET PDU carrying all `oids`; the varbinds come back in request order."""
+        """All `oids` in one GET PDU, or in as few as the agent takes: an agent that answers
+        tooBig gets the request split in halves, and the size that worked is kept for it.
+        The varbinds come back in request order."""
         try:
             requested = tuple(format_oid(parse_oid(oid)) for oid in oids)
         except ValueError as exc:
             return GetResult(error=SnmpError(SnmpErrorKind.MALFORMED, str(exc)))
         if not requested:
             return GetResult()
+        agent = (target.address, target.port)
+        answered: dict[str, VarBind] = {}
+        start = 0
+        while start < len(requested):
+            size = self._oids_per_get.get(agent, len(requested))
+            chunk = requested[start : start + size]
+            result = await self._get_pdu(target, chunk)
+            if result is _TOO_BIG:
+                if len(chunk) == 1:
+                    return GetResult(
+                        error=SnmpError(
+                            SnmpErrorKind.ERROR_STATUS, f"tooBig for the single OID {chunk[0]}"
+                        )
+                    )
+                self._oids_per_get[agent] = len(chunk) // 2
+                log.info(
+                    "SNMP agent %s:%d answered tooBig for %d OIDs; asking for %d at a time",
+                    target.address,
+                    target.port,
+                    len(chunk),
+                    len(chunk) // 2,
+                )
+                continue
+            assert isinstance(result, GetResult)
+            if result.error is not None:
+                return result
+            answered.update((varbind.oid, varbind) for varbind in result.varbinds)
+            start += len(chunk)
+        return GetResult(varbinds=tuple(answered[oid] for oid in requested))
+
+    async def _get_pdu(self, target: SnmpTarget, requested: tuple[str, ...]) -> GetResult | object:
         unsupported: dict[str, VarBind] = {}
         asking = requested
         while True:
@@ -107,16 +146,17 @@ class SnmpClient:
                 if asking:
                     continue
                 return GetResult(varbinds=tuple(unsupported[oid] for oid in requested))
+            if response.error_status == TOO_BIG:
+                return _TOO_BIG
             if response.error_status:
                 error = error_from_status(response.error_status, response.error_index, asking)
                 return GetResult(error=error)
             decoded = _decode_varbinds(response.varbinds)
             if isinstance(decoded, SnmpError):
                 return GetResult(error=decoded)
-            if tuple(varbind.oid for varbind in decoded) != asking:
-                return GetResult(
-                    error=SnmpError(SnmpErrorKind.MALFORMED, "reply OIDs do not match the request")
-                )
+            received = tuple(varbind.oid for varbind in decoded)
+            if received != asking:
+                return GetResult(error=_mismatch(asking, received))
             answered = {varbind.oid: varbind for varbind in decoded} | unsupported
             return GetResult(varbinds=tuple(answered[oid] for oid in requested))
 
@@ -286,6 +326,21 @@ class SnmpClient:
         self._realms.append(realm)
         await self._nursery.start(realm.dispatcher.run)
         return realm
+
+
+_TOO_BIG = object()  # a GET answered with error-status tooBig: split it
+
+
+def _mismatch(asked: tuple[str, ...], received: tuple[str, ...]) -> SnmpError:
+    if len(asked) != len(received):
+        return SnmpError(
+            SnmpErrorKind.MALFORMED,
+            f"reply has {len(received)} OIDs for the {len(asked)} requested",
+        )
+    asked_oid, received_oid = next((a, r) for a, r in zip(asked, received, strict=True) if a != r)
+    return SnmpError(
+        SnmpErrorKind.MALFORMED, f"reply OID {received_oid} differs from the requested {asked_oid}"
+    )
 
 
 def _deadline_for(target: SnmpTarget) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 import trio
@@ -11,6 +13,23 @@ from netwatch.snmp import direct_send
 from netwatch.snmp.engine_targets import EngineTargets
 from netwatch.snmp.target import SnmpTarget
 from netwatch.snmp.trio_carrier import TrioDispatcher
+
+log = logging.getLogger(__name__)
+
+
+_HEX_DUMP_BYTES = 48
+
+
+def short_hex_dump(message: bytes, secrets: Iterable[bytes] = ()) -> str:
+    """The first bytes of a datagram in hex, with every secret (a v1/v2c reply carries the
+    community in clear) replaced by `2a 2a 2a` ("***")."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, b"***")
+    shown = message[:_HEX_DUMP_BYTES].hex(" ")
+    return shown + (
+        f" … (+{len(message) - _HEX_DUMP_BYTES} bytes)" if len(message) > _HEX_DUMP_BYTES else ""
+    )
 
 
 class EngineRealm:
@@ -64,10 +83,20 @@ class EngineRealm:
         seen_at = self._last_garbage_from.get((target.address, target.port))
         return seen_at is not None and seen_at >= since
 
-    def _note_datagram(self, sender: tuple[Any, ...], failure: BaseException | None) -> None:
+    def _note_datagram(
+        self, sender: tuple[Any, ...], message: bytes, failure: BaseException | None
+    ) -> None:
         rejections = self._rejections()
         if failure is not None or rejections != self._rejections_seen:
             self._last_garbage_from[(str(sender[0]), int(sender[1]))] = trio.current_time()
+            log.warning(
+                "dropped undecodable SNMP reply from %s:%s (%d bytes%s): %s",
+                sender[0],
+                sender[1],
+                len(message),
+                f", {type(failure).__name__}" if failure is not None else "",
+                short_hex_dump(message, self.targets.communities()),
+            )
         self._rejections_seen = rejections
 
     def _rejections(self) -> int:

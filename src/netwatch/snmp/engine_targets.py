@@ -75,6 +75,10 @@ class EngineTargets:
         known = self._usm_credentials.get(target.user)
         return known is None or known == _usm_credentials(target)
 
+    def communities(self) -> list[bytes]:
+        """Every community configured here, to mask them wherever bytes get shown."""
+        return [key[1] for key in self._security_names if isinstance(key[1], bytes)]
+
     def info_for(self, target: SnmpTarget) -> TargetInfo:
         info = self._target_infos.get(target)
         if info is None:

@@ -59,6 +59,7 @@ ERROR_STATUS_NAMES: dict[int, str] = {
     18: "inconsistentName",
 }
 NO_SUCH_NAME = 2
+TOO_BIG = 1
 
 
 def indication_name(indication: object) -> str:

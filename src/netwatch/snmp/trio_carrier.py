@@ -34,9 +34,9 @@ SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 MAX_DATAGRAM_BYTES = 65535
 TIMER_RESOLUTION_S = 0.05
 
-# Called after each received datagram went through the engine, with the sender's address and
-# the exception the engine raised on it, if any.
-DatagramHook = Callable[[tuple[Any, ...], BaseException | None], None]
+# Called after each received datagram went through the engine, with the sender's address, the
+# datagram, and the exception the engine raised on it, if any.
+DatagramHook = Callable[[tuple[Any, ...], bytes, BaseException | None], None]
 
 
 class UdpTransportAddress(tuple, AbstractTransportAddress):  # type: ignore[type-arg,misc]
@@ -96,14 +96,8 @@ class TrioDispatcher(AbstractTransportDispatcher):  # type: ignore[misc]
             super()._callback_function(incomingTransport, transportAddress, incomingMessage)
         except Exception as exc:
             failure = exc
-            log.warning(
-                "dropped undecodable SNMP datagram (%d bytes) from %s: %s",
-                len(incomingMessage),
-                transportAddress,
-                type(exc).__name__,
-            )
         if self.after_datagram is not None:
-            self.after_datagram(tuple(transportAddress), failure)
+            self.after_datagram(tuple(transportAddress), incomingMessage, failure)
 
     async def _drive_timer(self) -> None:
         while True:

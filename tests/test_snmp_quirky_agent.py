@@ -1,0 +1,101 @@
+"""Replies real devices send that a client must survive: tooBig, a different OID, half a reply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+from support.snmp_responder import QuirkyAgent
+
+from netwatch.samples import SnmpErrorKind
+from netwatch.snmp.client import SnmpClient
+from netwatch.snmp.target import SnmpTarget
+
+COMMUNITY = b"quirky-community"
+OIDS = [f"1.3.6.1.4.1.99999.1.{n}.0" for n in range(1, 11)]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SnmpClient]:
+    snmp = SnmpClient()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(snmp.run)
+        yield snmp
+        nursery.cancel_scope.cancel()
+
+
+async def test_too_big_splits_the_get_and_remembers_the_size_that_worked(
+    client: SnmpClient,
+) -> None:
+    agent = QuirkyAgent("too-big-above-3")
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+
+        first = await client.get(target, OIDS)
+        learnt = client.oids_per_get(target)
+        requests_first = list(agent.requests)
+        agent.requests.clear()
+        second = await client.get(target, OIDS)
+        nursery.cancel_scope.cancel()
+
+    for result in (first, second):
+        assert result.error is None, result.error
+        assert [varbind.oid for varbind in result.varbinds] == OIDS
+        assert [varbind.value for varbind in result.varbinds] == [0] * 10  # last sub-id .0
+    # 10 → tooBig, 5 → tooBig, then 2+2+2+2+2.
+    assert requests_first == [10, 5, 2, 2, 2, 2, 2]
+    assert learnt == 2
+    assert agent.requests == [2, 2, 2, 2, 2]  # no more tooBig round trips
+
+
+async def test_too_big_for_one_oid_is_an_error_status(client: SnmpClient) -> None:
+    agent = QuirkyAgent("too-big-above-0")
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+        result = await client.get(target, OIDS[:2])
+        nursery.cancel_scope.cancel()
+
+    assert result.error is not None
+    assert result.error.kind is SnmpErrorKind.ERROR_STATUS
+    assert "tooBig" in result.error.message
+
+
+async def test_reply_with_a_different_oid_is_malformed_and_names_both(client: SnmpClient) -> None:
+    agent = QuirkyAgent("mismatch")
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+        result = await client.get(target, OIDS[:3])
+        nursery.cancel_scope.cancel()
+
+    assert result.error is not None
+    assert result.error.kind is SnmpErrorKind.MALFORMED
+    assert result.error.message == (
+        "reply OID 1.3.6.1.4.1.99999.1.1.0.1 differs from the requested 1.3.6.1.4.1.99999.1.1.0"
+    )
+
+
+async def test_truncated_reply_is_retried_once_logged_as_hex_without_the_community(
+    client: SnmpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    agent = QuirkyAgent("truncated")
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.3, retries=1)
+        result = await client.get(target, OIDS[:3])
+        nursery.cancel_scope.cancel()
+
+    assert result.error is not None
+    assert result.error.kind is SnmpErrorKind.MALFORMED
+    assert agent.requests == [3, 3]  # the request and one retry
+    dumps = [r.getMessage() for r in caplog.records if "undecodable SNMP reply" in r.getMessage()]
+    assert len(dumps) == 2
+    assert dumps[0].startswith(f"dropped undecodable SNMP reply from 127.0.0.1:{port} (")
+    assert ": 30 " in dumps[0]  # the hex dump starts with the BER SEQUENCE tag
+    assert COMMUNITY.hex(" ") not in dumps[0]
+    assert "2a 2a 2a" in dumps[0]  # the community, masked
