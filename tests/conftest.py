@@ -5,4 +5,5 @@ pytest_plugins = [
     "support.netns",
     "support.pagerduty",
     "support.radio",
+    "support.smtp",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import trio
 
-from netwatch.delivery import EventsApiSender
+from netwatch.delivery import EventsApiSender, RetryPolicy
 from netwatch.delivery.sender import DeliveryHealth
 from netwatch.delivery.smtp import MailChannel, SmtpConfig
 from netwatch.events import (
@@ -103,6 +103,7 @@ def open_paging_sender(
     plan: Callable[[], PagingPlan] | None = None,
     state_db: Path | None = None,
     tls_context: ssl.SSLContext | None = None,
+    retry: RetryPolicy | None = None,
 ) -> PagingService:
     """The Events API sender with its outbox in the store (events queued by a previous run or
     a kill -9 are delivered first), and with `[email]` the mail channel: every page with
@@ -137,6 +138,7 @@ def open_paging_sender(
         journal=outbox,
         events_per_minute=pagerduty.events_per_minute,
         failing_threshold=pagerduty.failing_threshold,
+        retry=retry,
         on_degraded=mail.fallback if fallback and mail is not None else None,
         on_recovered=mail.recovered if fallback and mail is not None else None,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Literal
@@ -20,6 +21,8 @@ from typing import Any, Literal
 from netwatch.events import DEDUP_KEY_PREFIX, Event
 
 Why = Literal["channel", "fallback"]
+SUBJECT_MAX_CHARS = 200
+_POLICY = policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,12 @@ def recovery_message(
 def _message(
     subject: str, body: str, sender: str, recipients: Sequence[str], now: float
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject
+    # no folding of the subject: a fold next to an encoded word (≥, °C) reads back with an
+    # extra space in some clients; long summaries are cut instead
+    message = EmailMessage(policy=_POLICY)
+    message["Subject"] = (
+        subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1] + "…"
+    )
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(now, localtime=False)
