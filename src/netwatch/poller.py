@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -16,9 +17,12 @@ from netwatch.resolver import DnsError, Resolver
 from netwatch.samples import PingResult, Sample, SnmpError, SnmpErrorKind, SnmpReading
 from netwatch.snmp.autodetect import AUTO, Detection
 from netwatch.snmp.client import SnmpClient
+from netwatch.snmp.counters import Reboot, UptimeSample, detect_reboot
 from netwatch.snmp.detect import detect_profile
 from netwatch.snmp.profiles import Profile, load_profile, read_profile, with_custom_metrics
 from netwatch.snmp.target import SnmpTarget
+
+log = logging.getLogger(__name__)
 
 
 class Prober(Protocol):
@@ -71,6 +75,22 @@ class NetworkProber:
         self._resolver = resolver or Resolver()
         self._profiles: dict[tuple[str, tuple[CustomMetric, ...]], Profile] = {}
         self._detections: dict[tuple[str, str], Detection] = {}
+        self._uptimes: dict[str, UptimeSample] = {}
+        self._reboots: dict[str, Reboot] = {}
+
+    def last_reboot(self, device_id: str) -> Reboot | None:
+        """The last reboot seen (sysUpTime went backwards) since netwatch started."""
+        return self._reboots.get(device_id)
+
+    def _note_uptime(self, device_id: str, reading: SnmpReading, at: float) -> None:
+        if reading.uptime_ticks is None:
+            return
+        current = UptimeSample(reading.uptime_ticks, at)
+        previous = self._uptimes.get(device_id)
+        self._uptimes[device_id] = current
+        if previous is not None and (reboot := detect_reboot(previous, current)) is not None:
+            self._reboots[device_id] = reboot
+            log.warning("%s: %s", device_id, reboot.describe(at))
 
     def detected_profile(self, device_id: str) -> Detection | None:
         """What `profile = "auto"` chose for a device, once its agent has answered."""
@@ -127,6 +147,7 @@ class NetworkProber:
         async def do_snmp(target: SnmpTarget) -> None:
             nonlocal snmp
             snmp = await self.read_snmp(device, target)
+            self._note_uptime(device.id, snmp, self._wall_clock())
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(do_ping)

@@ -92,6 +92,9 @@ class SnmpReading:
     # with `profile_reason` saying why it was chosen.
     profile: str = ""
     profile_reason: str = ""
+    # sysUpTime.0 in 1/100 s, read in the same GET as the profile's scalars: reboots show as
+    # an uptime that went backwards (netwatch.snmp.counters.detect_reboot).
+    uptime_ticks: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

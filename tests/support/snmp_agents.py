@@ -210,13 +210,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
+@contextmanager
+def running_snmpsim(base: Path, recordings: list[Path]) -> Iterator[SnmpsimAgent]:
+    """snmpsim serving copies of `recordings` on 127.0.0.1 at a free port; the community of a
+    recording is its file name without `.snmprec`."""
     _require_binary(SNMPSIM_BINARY, "pip install 'snmpsim==1.2.2' 'pysmi>=2,<3' into .venv")
-    recordings = sorted((SHARED / "snmprec").glob("*.snmprec"))
     if not recordings:
-        pytest.fail(f"no .snmprec recordings under {SHARED / 'snmprec'}", pytrace=False)
-    base = tmp_path_factory.mktemp("snmpsim")
+        pytest.fail(f"no .snmprec recordings given for {base}", pytrace=False)
     data_dir, cache_dir = base / "data", base / "cache"
     data_dir.mkdir()
     cache_dir.mkdir()
@@ -247,6 +247,21 @@ def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimA
         yield SnmpsimAgent(LOOPBACK, port, devices)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
+    recordings = sorted((SHARED / "snmprec").glob("*.snmprec"))
+    with running_snmpsim(tmp_path_factory.mktemp("snmpsim"), recordings) as agent:
+        yield agent
+
+
+@pytest.fixture(scope="session")
+def quirk_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
+    """snmpsim serving our own recordings of device quirks (tests/data/snmp)."""
+    recordings = sorted((REPO / "tests" / "data" / "snmp").glob("*.snmprec"))
+    with running_snmpsim(tmp_path_factory.mktemp("snmpsim-quirks"), recordings) as agent:
+        yield agent
 
 
 def _snmpd_config() -> str:

@@ -100,6 +100,9 @@ def with_custom_metrics(profile: Profile, metrics: Iterable[CustomMetric]) -> Pr
     return profile.model_copy(update={**replaced, "extra": (*profile.extra, *extra)})
 
 
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+
+
 @dataclass(frozen=True, slots=True)
 class _Miss:
     """An alternative that gave no value: `invalid` when the device answered with junk."""
@@ -118,14 +121,16 @@ async def read_profile(client: SnmpReader, target: SnmpTarget, profile: Profile)
     """CPU (%) and temperature (°C) of one device: one GET for the scalars, walks for tables."""
     reader = _ProfileReader(client, target)
     try:
-        scalars = await reader.read_scalars(profile.scalar_oids)
+        scalars = await reader.read_scalars((*profile.scalar_oids, SYS_UPTIME))
         metrics = {
             metric: await reader.read_metric(profile.alternatives(metric), scalars)
             for metric in profile.metric_names
         }
     except _DeviceUnreachable as unreachable:
         return SnmpReading(error=unreachable.error)
-    return SnmpReading(metrics=metrics)
+    uptime = scalars.get(SYS_UPTIME)
+    uptime_ticks = uptime.value if uptime is not None and isinstance(uptime.value, int) else None
+    return SnmpReading(metrics=metrics, uptime_ticks=uptime_ticks)
 
 
 class _ProfileReader:

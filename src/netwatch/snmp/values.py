@@ -88,7 +88,8 @@ def decode_value(type_name: str, raw: RawValue, rule: ValueRule) -> Decoded:
     number = raw_number(type_name, raw)
     if number is None:
         return Decoded(None, f"not a number: {type_name} {_preview(raw)}")
-    if rule.signed and isinstance(number, int):
+    # Counter64 is unsigned by definition: only 32-bit values carry a two's complement sign.
+    if rule.signed and isinstance(number, int) and type_name != "Counter64":
         number = as_signed32(number)
     if isinstance(number, int) and number in rule.sentinels:
         return Decoded(None, f"sentinel value {number}")
