@@ -15,8 +15,11 @@ from netwatch.events import (
     resolve_event,
     trigger_event,
 )
+from netwatch.notifier import MAINTENANCE_NOTE
+from netwatch.routing import PagingPlan, Route
 
 ROUTING_KEY = "R0123456789abcdef0123456789abcde"
+STATUS_PAGE = PagingPlan(Route("default", ROUTING_KEY), status_page_url="https://noc.isp.example/")
 NOW = 1_796_306_148.0
 CPU = FailingCheck("cpu", Level.CRITICAL, 95.0, "%", 90.0)
 TEMPERATURE = FailingCheck("temperature", Level.WARNING, 81.0, "°C", 75.0, "sensor 'cpu-temp'")
@@ -82,6 +85,18 @@ EVENT_SHAPES: dict[str, Event] = {
     ),
     "acknowledge without note": acknowledge_event("d" * 400, routing_key=ROUTING_KEY, now=NOW),
     "resolve long id": resolve_event("d" * 400, routing_key=ROUTING_KEY),
+    "routed, device UI and status page links": trigger_event(
+        alert(CPU),
+        routing_key=ROUTING_KEY,
+        now=NOW,
+        links=[
+            ("https://192.0.2.1/admin?dev=core-rtr-1&site=tower-a", "core-rtr-1: web UI"),
+            *STATUS_PAGE.links_for("core-rtr-1"),
+        ],
+    ),
+    "maintenance acknowledge": acknowledge_event(
+        "core-rtr-1", routing_key=ROUTING_KEY, note=MAINTENANCE_NOTE, now=NOW
+    ),
 }
 
 
