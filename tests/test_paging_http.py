@@ -23,13 +23,16 @@ async def test_readyz_degraded_and_metrics_while_paging_fails(
 ) -> None:
     caplog.set_level(logging.INFO)
     assert FAILING != INVENTORY
-    async with running_web_daemon(tmp_path, monkeypatch, text=FAILING) as daemon:
-        async with httpx.AsyncClient(base_url=daemon.url) as client:
-            await daemon.wait_cycles(1)
-            with trio.fail_after(20):
-                while (ready := await client.get("/readyz")).status_code == 200:
-                    await trio.sleep(0.1)
-            metrics = (await client.get("/metrics")).text
+    async with (
+        running_web_daemon(tmp_path, monkeypatch, text=FAILING) as daemon,
+        httpx.AsyncClient(base_url=daemon.url) as client,
+    ):
+        await daemon.wait_cycles(1)
+        with trio.fail_after(20):
+            # polled over HTTP on purpose: readiness is what an outside checker sees
+            while (ready := await client.get("/readyz")).status_code == 200:  # noqa: ASYNC110
+                await trio.sleep(0.1)
+        metrics = (await client.get("/metrics")).text
     assert ready.status_code == 503
     problems = ready.json()["problems"]
     assert len(problems) == 1 and problems[0].startswith(
