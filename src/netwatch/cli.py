@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections import Counter
@@ -129,6 +130,11 @@ def _run(path: Path, cycle_stats: Path | None = None) -> int:
     inventory = _load(path)
     if inventory is None:
         return 2
+    # The inventory and the imported modules live as long as the daemon: keep them out of the
+    # cyclic collector's scans, and let it run less often; each poll makes thousands of
+    # short-lived objects (bench, 10,000 devices: collections took a quarter of the CPU).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     refused: BaseException | None = None
     try:
         trio.run(partial(run_daemon, inventory, cycle_stats=cycle_stats))
