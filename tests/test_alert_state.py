@@ -4,6 +4,7 @@ notifier and connection on the same file, as after kill -9 (nothing is closed fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,8 @@ import trio
 from test_engine import ALL, Run, down, site_samples, tower_site, up
 from test_monitor_cycle import RecordingSender
 
+from netwatch.alerts import Level
+from netwatch.checks import CheckVerdict
 from netwatch.cli import main
 from netwatch.engine import DeviceState, TransitionKind
 from netwatch.incidents import EntryKind
@@ -21,7 +24,13 @@ from netwatch.monitor import CycleReport, Monitor
 from netwatch.notifier import Notifier
 from netwatch.samples import Sample
 from netwatch.store import open_store
-from netwatch.store.alert_state import AlertStateStore, state_from_json, state_to_json
+from netwatch.store.alert_state import (
+    AlertStateStore,
+    _verdict_from_json,
+    _verdict_to_json,
+    state_from_json,
+    state_to_json,
+)
 
 INVENTORY = """
 [netwatch]
@@ -247,3 +256,19 @@ def test_device_state_round_trips_through_json() -> None:
     for state in run.states.values():
         assert state_from_json(state_to_json(state)) == state
     assert state_from_json(state_to_json(DeviceState())) == DeviceState()
+
+
+def test_every_verdict_field_survives_the_store_including_custom_units() -> None:
+    verdict = CheckVerdict(
+        "optical_rx", Level.WARNING, True, -27.5, -25.0, "ifOpticalRx", custom_unit="dBm"
+    )
+    assert _verdict_from_json(json.loads(json.dumps(_verdict_to_json(verdict)))) == verdict
+    legacy = {
+        "check": "cpu",
+        "level": 2,
+        "known": False,
+        "value": 95.0,
+        "threshold": 90.0,
+        "detail": "",
+    }
+    assert _verdict_from_json(legacy) == CheckVerdict("cpu", Level.CRITICAL, False, 95.0, 90.0, "")

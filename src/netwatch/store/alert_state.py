@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -113,25 +113,14 @@ def state_from_json(text: str) -> DeviceState:
 
 
 def _verdict_to_json(verdict: CheckVerdict) -> dict[str, Any]:
-    return {
-        "check": verdict.check,
-        "level": int(verdict.level),
-        "known": verdict.known,
-        "value": verdict.value,
-        "threshold": verdict.threshold,
-        "detail": verdict.detail,
-    }
+    return {field.name: getattr(verdict, field.name) for field in fields(CheckVerdict)}
 
 
 def _verdict_from_json(raw: Mapping[str, Any]) -> CheckVerdict:
-    return CheckVerdict(
-        raw["check"],
-        Level(raw["level"]),
-        raw["known"],
-        raw["value"],
-        raw["threshold"],
-        raw["detail"],
-    )
+    # Rows written before a field existed take that field's default.
+    known = {field.name for field in fields(CheckVerdict)}
+    values = {name: value for name, value in raw.items() if name in known}
+    return CheckVerdict(**{**values, "level": Level(raw["level"])})
 
 
 def _failing_to_json(check: FailingCheck) -> dict[str, Any]:
