@@ -6,13 +6,14 @@ nor raises) and says so, so a silent agent never looks like a healthy one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from netwatch.alerts import FailingCheck, Level
 from netwatch.inventory import DeviceConfig, Threshold
 from netwatch.samples import Sample
+from netwatch.units import format_duration
 
 REACHABILITY = "reachability"
 LATENCY = "latency"
@@ -20,7 +21,9 @@ SNMP = "snmp"
 CPU = "cpu"
 TEMPERATURE = "temperature"
 
-UNITS = {REACHABILITY: "% loss", LATENCY: "ms", CPU: "%", TEMPERATURE: "°C", SNMP: ""}
+REBOOT = "reboot"
+
+UNITS = {REACHABILITY: "% loss", LATENCY: "ms", CPU: "%", TEMPERATURE: "°C", SNMP: "", REBOOT: ""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,21 +108,24 @@ def judge_sample(
         return verdicts
     snmp = sample.snmp if sample else None
     metric_checks = snmp_metric_checks(device)
+    reboot_check = [REBOOT] if device.reboot_alert is not None else []
     if down:
-        for check in (SNMP, *metric_checks):
+        for check in (SNMP, *metric_checks, *reboot_check):
             verdicts[check] = keep(check, "device down")
         return verdicts
     if snmp is None:
-        for check in (SNMP, *metric_checks):
+        for check in (SNMP, *metric_checks, *reboot_check):
             verdicts[check] = keep(check, "no SNMP result")
         return verdicts
     if snmp.error is not None:
         level = Level.CRITICAL if device.snmp_failure_level == "critical" else Level.WARNING
         verdicts[SNMP] = CheckVerdict(SNMP, level, True, None, None, str(snmp.error))
-        for check in metric_checks:
+        for check in (*metric_checks, *reboot_check):
             verdicts[check] = keep(check, "SNMP failed")
         return verdicts
     verdicts[SNMP] = CheckVerdict(SNMP, Level.OK, True, None, None, "agent answers")
+    if device.reboot_alert is not None:
+        verdicts[REBOOT] = judge_uptime(snmp.uptime_ticks, device.reboot_alert, keep)
     for check, spec in metric_checks.items():
         reading = snmp.metrics.get(check)
         if reading is None:
@@ -131,6 +137,22 @@ def judge_sample(
             verdict = measured(check, reading.value, spec.threshold, detail)
         verdicts[check] = replace(verdict, custom_unit=spec.unit)
     return verdicts
+
+
+def judge_uptime(
+    uptime_ticks: int | None, window: float, keep: Callable[[str, str], CheckVerdict]
+) -> CheckVerdict:
+    """A device that rebooted less than `window` ago fails the reboot check (warning). The
+    uptime itself says when: no earlier poll is needed, so a reboot while netwatch was down
+    counts too. sysUpTime wraps after 497 days, which reads as one false reboot then."""
+    if uptime_ticks is None:
+        return keep(REBOOT, "agent gave no sysUpTime")
+    uptime = uptime_ticks / 100
+    if uptime < window:
+        return CheckVerdict(
+            REBOOT, Level.WARNING, True, None, None, f"rebooted {format_duration(uptime)} ago"
+        )
+    return CheckVerdict(REBOOT, Level.OK, True, None, None, f"up {format_duration(uptime)}")
 
 
 class MetricCheck(NamedTuple):

@@ -149,6 +149,8 @@ class SettingsLayer(_Strict):
     severity: SeverityLayer | None = None
     page_from: Literal["warning", "critical"] | None = None
     snmp_failure_level: Literal["warning", "critical"] | None = None
+    # Off unless set: a device that rebooted less than this long ago fails its reboot check.
+    reboot_alert: Duration | None = None
     snmp: SnmpLayer | None = None
     ping: PingLayer | None = None
     thresholds: ThresholdsLayer | None = None
@@ -350,6 +352,7 @@ class DeviceConfig(_Strict):
     severity: SeveritySettings
     page_from: Literal["warning", "critical"]
     snmp_failure_level: Literal["warning", "critical"]
+    reboot_alert: Duration | None = None
     snmp: SnmpSettings | None
     ping: PingSettings
     thresholds: Thresholds
