@@ -69,6 +69,9 @@ class DeviceState:
     flap_changes: tuple[float, ...] = ()
     flapping: bool = False
     in_maintenance: bool = False
+    # the SNMP profile the last reading went through: for profile = "auto", the detected one
+    profile: str = ""
+    profile_reason: str = ""
 
 
 class TransitionKind(StrEnum):
@@ -154,12 +157,15 @@ def advance_device(
     bad, bad_known = _bad(checks.values(), down, _page_level(device))
     polled = any(v.known for v in checks.values())
     flap_changes, flapping = _flap_history(device, state, bad, now)
+    profile, profile_reason = _profile_in_use(state, sample)
     base = replace(
         state,
         checks=checks,
         down=down,
         failing=failing,
         last_sample_at=sample.at if sample else state.last_sample_at,
+        profile=profile,
+        profile_reason=profile_reason,
         bad=bad,
         flap_changes=flap_changes,
         flapping=flapping,
@@ -357,3 +363,10 @@ def _alert(device: DeviceConfig, state: DeviceState, behind: Iterable[str]) -> D
     )
     mapping = {Level.WARNING: device.severity.warning, Level.CRITICAL: device.severity.critical}
     return replace(alert, severity=mapping.get(alert.level))
+
+
+def _profile_in_use(state: DeviceState, sample: Sample | None) -> tuple[str, str]:
+    snmp = sample.snmp if sample else None
+    if snmp is None or not snmp.profile:
+        return state.profile, state.profile_reason
+    return snmp.profile, snmp.profile_reason

@@ -68,6 +68,9 @@ def device_view(
         "parent": device.parent,
         "group": device.group,
         "profile": device.profile,
+        # what polling actually uses: for profile = "auto", the detected profile and why
+        "profile_in_use": state.profile or device.profile,
+        "profile_reason": state.profile_reason,
         "enabled": device.enabled,
         "tags": list(device.tags),
         "snmp": {"version": device.snmp.version, "port": device.snmp.port}

@@ -84,6 +84,8 @@ def state_to_json(state: DeviceState) -> str:
             "flap_changes": list(state.flap_changes),
             "flapping": state.flapping,
             "in_maintenance": state.in_maintenance,
+            "profile": state.profile,
+            "profile_reason": state.profile_reason,
         },
         separators=(",", ":"),
         ensure_ascii=False,
@@ -109,6 +111,8 @@ def state_from_json(text: str) -> DeviceState:
         flap_changes=tuple(raw["flap_changes"]),
         flapping=raw["flapping"],
         in_maintenance=raw["in_maintenance"],
+        profile=raw.get("profile", ""),
+        profile_reason=raw.get("profile_reason", ""),
     )
 
 
