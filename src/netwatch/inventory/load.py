@@ -89,7 +89,8 @@ def known_profiles() -> frozenset[str]:
 def load_inventory(path: Path) -> Inventory:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors save UTF-8 with a byte order mark, which TOML refuses
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InventoryError([Problem(path, f"cannot read inventory: {exc.strerror}")]) from None
     except UnicodeDecodeError as exc:
