@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import trio
 from support.paths import SHARED
 from support.snmp_agents import SnmpsimAgent
 from test_snmp_profiles import DEVICES
@@ -22,30 +20,21 @@ from netwatch.snmp.text import decode_text, display_text, one_line
 AIRMAX, AIRFIBER, UNIFI = probe_oids()
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
-
-
 @pytest.mark.parametrize("device", sorted(DEVICES))
 async def test_auto_picks_the_profile_the_readme_table_uses(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent, device: str
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent, device: str
 ) -> None:
-    detection = await detect_profile(client, snmpsim_agent.target(device))
+    detection = await detect_profile(snmp_client, snmpsim_agent.target(device))
 
     assert isinstance(detection, Detection), detection
     assert detection.profile == DEVICES[device][0], detection
 
 
 async def test_ubiquiti_families_sharing_a_sys_object_id_are_told_apart_by_the_probe(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
-    airos = await detect_profile(client, snmpsim_agent.target("airos"))
-    unifi = await detect_profile(client, snmpsim_agent.target("unifi"))
+    airos = await detect_profile(snmp_client, snmpsim_agent.target("airos"))
+    unifi = await detect_profile(snmp_client, snmpsim_agent.target("unifi"))
 
     assert airos == Detection(
         "airos",
@@ -59,14 +48,14 @@ async def test_ubiquiti_families_sharing_a_sys_object_id_are_told_apart_by_the_p
 
 
 async def test_prober_records_the_chosen_profile_and_reads_through_it(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
     text = (
         f'[[devices]]\nid = "crs"\naddress = "{snmpsim_agent.address}"\nprofile = "auto"\n'
         f'snmp = {{ port = {snmpsim_agent.port}, community = "routeros_crs317" }}\n'
     )
     device = parse_inventory(text, Path("devices.toml")).devices[0]
-    prober = NetworkProber(pinger=None, snmp=client, wall_clock=lambda: 0.0)  # type: ignore[arg-type]
+    prober = NetworkProber(pinger=None, snmp=snmp_client, wall_clock=lambda: 0.0)  # type: ignore[arg-type]
 
     assert prober.detected_profile("crs") is None
     reading = await prober.read_snmp(device, snmpsim_agent.target("routeros_crs317"))
@@ -79,10 +68,10 @@ async def test_prober_records_the_chosen_profile_and_reads_through_it(
 
 
 async def test_auto_on_a_silent_agent_is_a_timeout_and_is_retried_later(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
     detection = await detect_profile(
-        client, snmpsim_agent.target("no-such-community", timeout=0.2, retries=0)
+        snmp_client, snmpsim_agent.target("no-such-community", timeout=0.2, retries=0)
     )
     assert not isinstance(detection, Detection)
     assert detection.kind is SnmpErrorKind.TIMEOUT

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import trio
@@ -23,21 +22,12 @@ SYSTEM = "1.3.6.1.2.1.1"
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
-
-
 async def test_v2c_get_carries_several_oids_in_one_pdu(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     oids = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_CONTACT, SYS_LOCATION]
 
-    result = await client.get(snmpd_agent.v2c_target(), oids)
+    result = await snmp_client.get(snmpd_agent.v2c_target(), oids)
 
     assert result.error is None
     assert [varbind.oid for varbind in result.varbinds] == oids
@@ -52,11 +42,11 @@ async def test_v2c_get_carries_several_oids_in_one_pdu(
 
 
 async def test_missing_oid_is_not_supported_while_the_others_answer(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     missing = "1.3.6.1.4.1.99999.1.0"
 
-    result = await client.get(snmpd_agent.v2c_target(), [SYS_LOCATION, missing])
+    result = await snmp_client.get(snmpd_agent.v2c_target(), [SYS_LOCATION, missing])
 
     assert result.error is None
     location, absent = result.varbinds
@@ -67,12 +57,12 @@ async def test_missing_oid_is_not_supported_while_the_others_answer(
 
 
 async def test_v1_get_drops_missing_oid_and_reads_the_rest(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     missing = "1.3.6.1.4.1.99999.1.0"
     target = dataclasses.replace(snmpd_agent.v2c_target(), version="1")
 
-    result = await client.get(target, [missing, SYS_LOCATION])
+    result = await snmp_client.get(target, [missing, SYS_LOCATION])
 
     assert result.error is None
     absent, location = result.varbinds
@@ -81,8 +71,8 @@ async def test_v1_get_drops_missing_oid_and_reads_the_rest(
 
 
 @pytest.mark.parametrize("user", ["nw-authpriv", "nw-authnopriv", "nw-sha512-aes"])
-async def test_v3_get(client: SnmpClient, snmpd_agent: SnmpdAgent, user: str) -> None:
-    result = await client.get(snmpd_agent.v3_target(user), [SYS_LOCATION, SYS_UPTIME])
+async def test_v3_get(snmp_client: SnmpClient, snmpd_agent: SnmpdAgent, user: str) -> None:
+    result = await snmp_client.get(snmpd_agent.v3_target(user), [SYS_LOCATION, SYS_UPTIME])
 
     assert result.error is None
     assert result.varbinds[0].value == b"netwatch test agent"
@@ -90,37 +80,37 @@ async def test_v3_get(client: SnmpClient, snmpd_agent: SnmpdAgent, user: str) ->
 
 
 async def test_v3_wrong_auth_key_is_an_auth_error_not_a_timeout(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     good = snmpd_agent.v3_target("nw-authpriv", timeout=0.5, retries=0)
     wrong = dataclasses.replace(good, auth_key=b"not-the-auth-key")
 
     started = time.monotonic()
-    result = await client.get(wrong, [SYS_LOCATION])
+    result = await snmp_client.get(wrong, [SYS_LOCATION])
     elapsed = time.monotonic() - started
 
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.AUTH
     assert elapsed < 2.0
     # The right key for the same user still works on the same engine.
-    assert (await client.get(good, [SYS_LOCATION])).error is None
+    assert (await snmp_client.get(good, [SYS_LOCATION])).error is None
 
 
 async def test_v3_unknown_user_is_an_auth_error(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     target = dataclasses.replace(
         snmpd_agent.v3_target("nw-authpriv", timeout=0.5, retries=0), user="nobody-here"
     )
 
-    result = await client.get(target, [SYS_LOCATION])
+    result = await snmp_client.get(target, [SYS_LOCATION])
 
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.AUTH
 
 
 async def test_v3_level_beyond_what_the_user_may_use_is_an_auth_error(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     # nw-authnopriv has no privacy key on the agent: asking for authPriv is rejected.
     target = dataclasses.replace(
@@ -129,19 +119,19 @@ async def test_v3_level_beyond_what_the_user_may_use_is_an_auth_error(
         priv_key=b"whatever-priv-key",
     )
 
-    result = await client.get(target, [SYS_LOCATION])
+    result = await snmp_client.get(target, [SYS_LOCATION])
 
     assert result.error is not None
     assert result.error.kind in (SnmpErrorKind.AUTH, SnmpErrorKind.TIMEOUT)
 
 
-async def test_port_without_agent_times_out(client: SnmpClient) -> None:
+async def test_port_without_agent_times_out(snmp_client: SnmpClient) -> None:
     target = SnmpTarget(
         "127.0.0.1", free_udp_port(), "2c", community=b"public", timeout=0.3, retries=1
     )
 
     started = time.monotonic()
-    result = await client.get(target, [SYS_DESCR])
+    result = await snmp_client.get(target, [SYS_DESCR])
     elapsed = time.monotonic() - started
 
     assert result.error is not None
@@ -149,12 +139,12 @@ async def test_port_without_agent_times_out(client: SnmpClient) -> None:
     assert 0.5 <= elapsed < 1.5  # two attempts of 0.3 s
 
 
-async def test_wrong_community_times_out(client: SnmpClient, snmpd_agent: SnmpdAgent) -> None:
+async def test_wrong_community_times_out(snmp_client: SnmpClient, snmpd_agent: SnmpdAgent) -> None:
     target = dataclasses.replace(
         snmpd_agent.v2c_target(timeout=0.3, retries=0), community=b"not-the-community"
     )
 
-    result = await client.get(target, [SYS_DESCR])
+    result = await snmp_client.get(target, [SYS_DESCR])
 
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.TIMEOUT
@@ -162,7 +152,7 @@ async def test_wrong_community_times_out(client: SnmpClient, snmpd_agent: SnmpdA
 
 @pytest.mark.parametrize("version", ["1", "2c", "3"])
 async def test_walk_reads_the_whole_subtree_and_stops_at_its_end(
-    client: SnmpClient, snmpd_agent: SnmpdAgent, version: str
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent, version: str
 ) -> None:
     target = (
         snmpd_agent.v3_target("nw-authpriv")
@@ -170,7 +160,7 @@ async def test_walk_reads_the_whole_subtree_and_stops_at_its_end(
         else dataclasses.replace(snmpd_agent.v2c_target(), version=version)
     )
 
-    result = await client.walk(target, SYSTEM)
+    result = await snmp_client.walk(target, SYSTEM)
 
     assert result.error is None
     assert not result.truncated
@@ -183,16 +173,16 @@ async def test_walk_reads_the_whole_subtree_and_stops_at_its_end(
     assert len(oids) > 25
 
 
-async def test_walk_stops_at_max_rows(client: SnmpClient, snmpd_agent: SnmpdAgent) -> None:
-    result = await client.walk(snmpd_agent.v2c_target(), SYSTEM, max_rows=5)
+async def test_walk_stops_at_max_rows(snmp_client: SnmpClient, snmpd_agent: SnmpdAgent) -> None:
+    result = await snmp_client.walk(snmpd_agent.v2c_target(), SYSTEM, max_rows=5)
 
     assert result.error is None
     assert result.truncated
     assert len(result.rows) == 5
 
 
-async def test_walk_of_a_table_by_column(client: SnmpClient, snmpd_agent: SnmpdAgent) -> None:
-    result = await client.walk(snmpd_agent.v2c_target(), IF_DESCR)
+async def test_walk_of_a_table_by_column(snmp_client: SnmpClient, snmpd_agent: SnmpdAgent) -> None:
+    result = await snmp_client.walk(snmpd_agent.v2c_target(), IF_DESCR)
 
     assert result.error is None
     names = {row.value for row in result.by_index(IF_DESCR).values()}
@@ -200,7 +190,7 @@ async def test_walk_of_a_table_by_column(client: SnmpClient, snmpd_agent: SnmpdA
 
 
 async def test_many_concurrent_gets_lose_nothing(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     targets = [snmpd_agent.v2c_target(timeout=5.0, retries=0)] * 200 + [
         snmpd_agent.v3_target("nw-authpriv", timeout=5.0, retries=0)
@@ -208,7 +198,7 @@ async def test_many_concurrent_gets_lose_nothing(
     results = []
 
     async def one(target: SnmpTarget) -> None:
-        results.append(await client.get(target, [SYS_LOCATION, SYS_UPTIME]))
+        results.append(await snmp_client.get(target, [SYS_LOCATION, SYS_UPTIME]))
 
     started = time.monotonic()
     async with trio.open_nursery() as nursery:
@@ -223,31 +213,31 @@ async def test_many_concurrent_gets_lose_nothing(
 
 
 async def test_cancelled_get_leaves_the_client_usable(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     silent = SnmpTarget(
         "127.0.0.1", free_udp_port(), "2c", community=b"public", timeout=5.0, retries=0
     )
     with trio.move_on_after(0.2) as scope:
-        await client.get(silent, [SYS_DESCR])
+        await snmp_client.get(silent, [SYS_DESCR])
     assert scope.cancelled_caught
 
-    result = await client.get(snmpd_agent.v2c_target(), [SYS_LOCATION])
+    result = await snmp_client.get(snmpd_agent.v2c_target(), [SYS_LOCATION])
 
     assert result.error is None
     assert result.varbinds[0].value == b"netwatch test agent"
 
 
 async def test_secrets_never_appear_in_reprs_or_errors(
-    client: SnmpClient, snmpd_agent: SnmpdAgent
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent
 ) -> None:
     v3 = snmpd_agent.v3_target("nw-authpriv", timeout=0.3, retries=0)
     wrong = dataclasses.replace(v3, auth_key=b"leaky-auth-key", priv_key=b"leaky-priv-key")
     v2 = dataclasses.replace(snmpd_agent.v2c_target(timeout=0.3, retries=0), community=b"leaky")
 
-    texts = [repr(client), repr(v3), repr(wrong), repr(v2)]
+    texts = [repr(snmp_client), repr(v3), repr(wrong), repr(v2)]
     for target in (wrong, v2):
-        result = await client.get(target, [SYS_DESCR])
+        result = await snmp_client.get(target, [SYS_DESCR])
         texts += [repr(result), str(result.error)]
 
     for secret in ("leaky", "auth-secret-1", "priv-secret-1"):

@@ -7,11 +7,9 @@ the thresholds and a label.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import trio
 from support.snmp_agents import SnmpsimAgent
 
 from netwatch.alerts import Level
@@ -69,25 +67,16 @@ metrics.load-1min.critical = 0.5
 """
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
-
-
 def _devices(agent: SnmpsimAgent) -> dict[str, DeviceConfig]:
     text = INVENTORY.replace('address = "127.0.0.1"', f'address = "{agent.address}"')
     text = text.replace("snmp = { community", f"snmp = {{ port = {agent.port}, community")
     return parse_inventory(text, Path("devices.toml")).by_id()
 
 
-async def _judge(client: SnmpClient, agent: SnmpsimAgent, device: DeviceConfig) -> dict:  # type: ignore[type-arg]
+async def _judge(snmp_client: SnmpClient, agent: SnmpsimAgent, device: DeviceConfig) -> dict:  # type: ignore[type-arg]
     profile = with_custom_metrics(load_profile(device.profile), device.metrics)
     reading = await read_profile(
-        client, agent.target(device.snmp.community.get_secret_value().decode()), profile
+        snmp_client, agent.target(device.snmp.community.get_secret_value().decode()), profile
     )  # type: ignore[union-attr]
     sample = Sample(
         device.id, 0.0, ping=PingResult(device.address, 3, 3, (1.0, 1.0, 1.0)), snmp=reading
@@ -96,13 +85,13 @@ async def _judge(client: SnmpClient, agent: SnmpsimAgent, device: DeviceConfig) 
 
 
 async def test_a_family_without_a_profile_gets_cpu_and_temperature_alerts(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
     devices = _devices(snmpsim_agent)
     assert devices["epmp"].profile == "host-resources"
 
-    epmp = await _judge(client, snmpsim_agent, devices["epmp"])
-    pmp = await _judge(client, snmpsim_agent, devices["pmp"])
+    epmp = await _judge(snmp_client, snmpsim_agent, devices["epmp"])
+    pmp = await _judge(snmp_client, snmpsim_agent, devices["pmp"])
 
     cpu = epmp["cpu"]
     assert (cpu.known, cpu.value, cpu.level, cpu.threshold, cpu.unit) == (
@@ -120,11 +109,11 @@ async def test_a_family_without_a_profile_gets_cpu_and_temperature_alerts(
 
 
 async def test_custom_metric_tables_combine_rows_and_layers_merge_thresholds(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
     unifi = _devices(snmpsim_agent)["unifi"]
 
-    verdicts = await _judge(client, snmpsim_agent, unifi)
+    verdicts = await _judge(snmp_client, snmpsim_agent, unifi)
 
     first, worst = verdicts["load-1min"], verdicts["load-worst"]
     # loadValue rows are 22, 24, 30 (×0.01); the device overrides the group's critical.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 import trio
@@ -25,15 +25,6 @@ REPLIES: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
-
-
 async def serve_garbage(
     reply: Callable[[bytes], bytes],
     address: str = "127.0.0.1",
@@ -52,7 +43,7 @@ async def serve_garbage(
 
 @pytest.mark.parametrize("kind", sorted(REPLIES))
 async def test_garbage_reply_is_an_error_value_and_others_are_unaffected(
-    client: SnmpClient,
+    snmp_client: SnmpClient,
     snmpd_agent: SnmpdAgent,
     kind: str,
     caplog: pytest.LogCaptureFixture,
@@ -64,10 +55,12 @@ async def test_garbage_reply_is_an_error_value_and_others_are_unaffected(
         results: dict[str, GetResult] = {}
 
         async def ask_broken() -> None:
-            results["broken"] = await client.get(broken, [SYS_LOCATION])
+            results["broken"] = await snmp_client.get(broken, [SYS_LOCATION])
 
         async def ask_healthy(n: int) -> None:
-            results[f"healthy-{n}"] = await client.get(snmpd_agent.v2c_target(), [SYS_LOCATION])
+            results[f"healthy-{n}"] = await snmp_client.get(
+                snmpd_agent.v2c_target(), [SYS_LOCATION]
+            )
 
         async with trio.open_nursery() as requests:
             requests.start_soon(ask_broken)
@@ -81,10 +74,10 @@ async def test_garbage_reply_is_an_error_value_and_others_are_unaffected(
     assert len(results) == 20
     assert all(result.error is None for result in results.values())
     # The client still works afterwards.
-    assert (await client.get(snmpd_agent.v2c_target(), [SYS_LOCATION])).error is None
+    assert (await snmp_client.get(snmpd_agent.v2c_target(), [SYS_LOCATION])).error is None
 
 
-async def test_v3_garbage_reply_is_an_error_value(client: SnmpClient) -> None:
+async def test_v3_garbage_reply_is_an_error_value(snmp_client: SnmpClient) -> None:
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve_garbage, REPLIES["truncated-echo"])
         target = SnmpTarget(
@@ -99,7 +92,7 @@ async def test_v3_garbage_reply_is_an_error_value(client: SnmpClient) -> None:
             timeout=0.3,
             retries=0,
         )
-        result = await client.get(target, [SYS_LOCATION])
+        result = await snmp_client.get(target, [SYS_LOCATION])
         nursery.cancel_scope.cancel()
 
     assert result.error is not None
@@ -107,12 +100,12 @@ async def test_v3_garbage_reply_is_an_error_value(client: SnmpClient) -> None:
 
 
 async def test_ipv6_requests_go_out_and_replies_come_back_over_the_ipv6_socket(
-    client: SnmpClient,
+    snmp_client: SnmpClient,
 ) -> None:
     async with trio.open_nursery() as nursery:
         port = await nursery.start(serve_garbage, REPLIES["random-bytes"], "::1")
         target = SnmpTarget("::1", port, "2c", community=b"public", timeout=0.3, retries=0)
-        result = await client.get(target, [SYS_LOCATION])
+        result = await snmp_client.get(target, [SYS_LOCATION])
         nursery.cancel_scope.cancel()
 
     # MALFORMED (not TIMEOUT) proves the reply reached the client through the IPv6 socket.

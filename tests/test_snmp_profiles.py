@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import trio
 from support.snmp_agents import SnmpsimAgent
 
 from netwatch.samples import SnmpErrorKind
@@ -36,15 +33,6 @@ DEVICES: dict[str, tuple[str, float | None, float | None]] = {
 }
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
-
-
 def test_every_recording_is_covered(snmpsim_agent: SnmpsimAgent) -> None:
     assert sorted(snmpsim_agent.devices) == sorted(DEVICES)
 
@@ -68,11 +56,13 @@ def test_every_profile_loads() -> None:
 
 @pytest.mark.parametrize("device", sorted(DEVICES))
 async def test_device_reads_as_the_readme_says(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent, device: str
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent, device: str
 ) -> None:
     profile_name, cpu, temperature = DEVICES[device]
 
-    reading = await read_profile(client, snmpsim_agent.target(device), load_profile(profile_name))
+    reading = await read_profile(
+        snmp_client, snmpsim_agent.target(device), load_profile(profile_name)
+    )
 
     assert reading.error is None
     for metric, expected in (("cpu", cpu), ("temperature", temperature)):
@@ -87,15 +77,17 @@ async def test_device_reads_as_the_readme_says(
             assert measured.source
 
 
-async def test_sources_name_the_sensor(client: SnmpClient, snmpsim_agent: SnmpsimAgent) -> None:
+async def test_sources_name_the_sensor(
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
+) -> None:
     iosxe = await read_profile(
-        client, snmpsim_agent.target("iosxe_ir1101"), load_profile("cisco-ios")
+        snmp_client, snmpsim_agent.target("iosxe_ir1101"), load_profile("cisco-ios")
     )
     crs = await read_profile(
-        client, snmpsim_agent.target("routeros_crs317"), load_profile("mikrotik")
+        snmp_client, snmpsim_agent.target("routeros_crs317"), load_profile("mikrotik")
     )
     v7 = await read_profile(
-        client, snmpsim_agent.target("routeros_rb750gr3"), load_profile("mikrotik")
+        snmp_client, snmpsim_agent.target("routeros_rb750gr3"), load_profile("mikrotik")
     )
 
     assert iosxe.metrics["temperature"].source == (
@@ -107,11 +99,11 @@ async def test_sources_name_the_sensor(client: SnmpClient, snmpsim_agent: Snmpsi
 
 
 async def test_unreachable_device_is_one_device_wide_error(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
     target = snmpsim_agent.target("no-such-recording", timeout=0.3, retries=0)
 
-    reading = await read_profile(client, target, load_profile("mikrotik"))
+    reading = await read_profile(snmp_client, target, load_profile("mikrotik"))
 
     assert reading.error is not None
     assert reading.error.kind is SnmpErrorKind.TIMEOUT
@@ -119,9 +111,9 @@ async def test_unreachable_device_is_one_device_wide_error(
 
 
 async def test_a_device_with_the_wrong_profile_reads_not_supported(
-    client: SnmpClient, snmpsim_agent: SnmpsimAgent
+    snmp_client: SnmpClient, snmpsim_agent: SnmpsimAgent
 ) -> None:
-    reading = await read_profile(client, snmpsim_agent.target("unifi"), load_profile("airos"))
+    reading = await read_profile(snmp_client, snmpsim_agent.target("unifi"), load_profile("airos"))
 
     assert reading.error is None
     for metric in ("cpu", "temperature"):

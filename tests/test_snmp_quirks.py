@@ -4,10 +4,7 @@ reboots between two polls."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import trio
 from support.snmp_agents import SnmpsimAgent
 
 from netwatch.samples import SnmpErrorKind
@@ -25,15 +22,6 @@ from netwatch.snmp.text import display_text, one_line
 Q = "1.3.6.1.4.1.99999"
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 COUNTER = f"{Q}.4.1.0"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
 
 
 def _temperature_profile(oid: str, extra: str = "") -> str:
@@ -55,7 +43,7 @@ def _temperature_profile(oid: str, extra: str = "") -> str:
     ],
 )
 async def test_signed_temperatures_and_sentinels(
-    client: SnmpClient,
+    snmp_client: SnmpClient,
     quirk_agent: SnmpsimAgent,
     oid: str,
     value: float | None,
@@ -63,7 +51,7 @@ async def test_signed_temperatures_and_sentinels(
 ) -> None:
     profile = parse_profile(_temperature_profile(oid), origin="q.toml")
 
-    reading = await read_profile(client, quirk_agent.target("quirks"), profile)
+    reading = await read_profile(snmp_client, quirk_agent.target("quirks"), profile)
 
     temperature = reading.metrics["temperature"]
     assert temperature.value == value
@@ -75,7 +63,7 @@ async def test_signed_temperatures_and_sentinels(
 
 
 async def test_plausibility_limits_and_absent_sensor_zero(
-    client: SnmpClient, quirk_agent: SnmpsimAgent
+    snmp_client: SnmpClient, quirk_agent: SnmpsimAgent
 ) -> None:
     too_hot = parse_profile(
         'name = "q"\n[[temperature]]\n'
@@ -86,8 +74,8 @@ async def test_plausibility_limits_and_absent_sensor_zero(
         _temperature_profile(f"{Q}.2.5.0").replace("-273]", "-273, 0]"), origin="q"
     )
 
-    hot = (await read_profile(client, quirk_agent.target("quirks"), too_hot)).metrics
-    absent = (await read_profile(client, quirk_agent.target("quirks"), zero)).metrics
+    hot = (await read_profile(snmp_client, quirk_agent.target("quirks"), too_hot)).metrics
+    absent = (await read_profile(snmp_client, quirk_agent.target("quirks"), zero)).metrics
 
     assert hot["temperature"].value is None
     assert "implausible value 420 (above 150)" in str(hot["temperature"].error)
@@ -96,7 +84,7 @@ async def test_plausibility_limits_and_absent_sensor_zero(
 
 
 async def test_gauge_sent_as_counter32_and_counter64_stays_unsigned(
-    client: SnmpClient, quirk_agent: SnmpsimAgent
+    snmp_client: SnmpClient, quirk_agent: SnmpsimAgent
 ) -> None:
     profile = parse_profile(
         f'name = "q"\n[[cpu]]\nvalue = "{Q}.2.6.0"\nscale = 0.1\n'
@@ -104,14 +92,14 @@ async def test_gauge_sent_as_counter32_and_counter64_stays_unsigned(
         origin="q.toml",
     )
 
-    reading = await read_profile(client, quirk_agent.target("quirks"), profile)
+    reading = await read_profile(snmp_client, quirk_agent.target("quirks"), profile)
 
     assert reading.metrics["cpu"].value == pytest.approx(42.0)
     assert reading.metrics["temperature"].value == pytest.approx(18446744073709551610)  # unsigned
 
 
 async def test_hottest_valid_sensor_of_a_table_is_named(
-    client: SnmpClient, quirk_agent: SnmpsimAgent
+    snmp_client: SnmpClient, quirk_agent: SnmpsimAgent
 ) -> None:
     profile = parse_profile(
         'name = "q"\n[[temperature]]\n'
@@ -120,7 +108,7 @@ async def test_hottest_valid_sensor_of_a_table_is_named(
         origin="q.toml",
     )
 
-    reading = await read_profile(client, quirk_agent.target("quirks"), profile)
+    reading = await read_profile(snmp_client, quirk_agent.target("quirks"), profile)
 
     temperature = reading.metrics["temperature"]
     assert temperature.value == 41.0
@@ -128,9 +116,9 @@ async def test_hottest_valid_sensor_of_a_table_is_named(
 
 
 async def test_non_utf8_strings_decode_and_display(
-    client: SnmpClient, quirk_agent: SnmpsimAgent
+    snmp_client: SnmpClient, quirk_agent: SnmpsimAgent
 ) -> None:
-    result = await client.get(
+    result = await snmp_client.get(
         quirk_agent.target("quirks"), ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0"]
     )
 
@@ -143,11 +131,11 @@ async def test_non_utf8_strings_decode_and_display(
 
 
 async def test_reboot_and_counter_reset_between_two_recordings(
-    client: SnmpClient, quirk_agent: SnmpsimAgent
+    snmp_client: SnmpClient, quirk_agent: SnmpsimAgent
 ) -> None:
-    before = await client.get(quirk_agent.target("quirks"), [SYS_UPTIME, COUNTER])
-    rebooted = await client.get(quirk_agent.target("quirks-rebooted"), [SYS_UPTIME, COUNTER])
-    wrapped = await client.get(quirk_agent.target("quirks-wrapped"), [SYS_UPTIME, COUNTER])
+    before = await snmp_client.get(quirk_agent.target("quirks"), [SYS_UPTIME, COUNTER])
+    rebooted = await snmp_client.get(quirk_agent.target("quirks-rebooted"), [SYS_UPTIME, COUNTER])
+    wrapped = await snmp_client.get(quirk_agent.target("quirks-wrapped"), [SYS_UPTIME, COUNTER])
     (up0, c0), (up1, c1), (up2, c2) = (
         tuple(int(varbind.value) for varbind in result.varbinds)  # type: ignore[arg-type]
         for result in (before, rebooted, wrapped)

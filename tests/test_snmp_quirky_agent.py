@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 import trio
@@ -17,28 +16,19 @@ COMMUNITY = b"quirky-community"
 OIDS = [f"1.3.6.1.4.1.99999.1.{n}.0" for n in range(1, 11)]
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
-
-
 async def test_too_big_splits_the_get_and_remembers_the_size_that_worked(
-    client: SnmpClient,
+    snmp_client: SnmpClient,
 ) -> None:
     agent = QuirkyAgent("too-big-above-3")
     async with trio.open_nursery() as nursery:
         port = await nursery.start(agent.serve)
         target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
 
-        first = await client.get(target, OIDS)
-        learnt = client.oids_per_get(target)
+        first = await snmp_client.get(target, OIDS)
+        learnt = snmp_client.oids_per_get(target)
         requests_first = list(agent.requests)
         agent.requests.clear()
-        second = await client.get(target, OIDS)
+        second = await snmp_client.get(target, OIDS)
         nursery.cancel_scope.cancel()
 
     for result in (first, second):
@@ -51,12 +41,12 @@ async def test_too_big_splits_the_get_and_remembers_the_size_that_worked(
     assert agent.requests == [2, 2, 2, 2, 2]  # no more tooBig round trips
 
 
-async def test_too_big_for_one_oid_is_an_error_status(client: SnmpClient) -> None:
+async def test_too_big_for_one_oid_is_an_error_status(snmp_client: SnmpClient) -> None:
     agent = QuirkyAgent("too-big-above-0")
     async with trio.open_nursery() as nursery:
         port = await nursery.start(agent.serve)
         target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
-        result = await client.get(target, OIDS[:2])
+        result = await snmp_client.get(target, OIDS[:2])
         nursery.cancel_scope.cancel()
 
     assert result.error is not None
@@ -64,12 +54,14 @@ async def test_too_big_for_one_oid_is_an_error_status(client: SnmpClient) -> Non
     assert "tooBig" in result.error.message
 
 
-async def test_reply_with_a_different_oid_is_malformed_and_names_both(client: SnmpClient) -> None:
+async def test_reply_with_a_different_oid_is_malformed_and_names_both(
+    snmp_client: SnmpClient,
+) -> None:
     agent = QuirkyAgent("mismatch")
     async with trio.open_nursery() as nursery:
         port = await nursery.start(agent.serve)
         target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
-        result = await client.get(target, OIDS[:3])
+        result = await snmp_client.get(target, OIDS[:3])
         nursery.cancel_scope.cancel()
 
     assert result.error is not None
@@ -80,14 +72,14 @@ async def test_reply_with_a_different_oid_is_malformed_and_names_both(client: Sn
 
 
 async def test_truncated_reply_is_retried_once_logged_as_hex_without_the_community(
-    client: SnmpClient, caplog: pytest.LogCaptureFixture
+    snmp_client: SnmpClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     agent = QuirkyAgent("truncated")
     async with trio.open_nursery() as nursery:
         port = await nursery.start(agent.serve)
         target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.3, retries=1)
-        result = await client.get(target, OIDS[:3])
+        result = await snmp_client.get(target, OIDS[:3])
         nursery.cancel_scope.cancel()
 
     assert result.error is not None

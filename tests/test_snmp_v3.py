@@ -4,10 +4,8 @@ keys, and an agent that restarts while we poll it (engine boots, engine ID)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 import pytest
-import trio
 from support.snmp_agents import SNMPD_USERS, RestartableSnmpd, SnmpdAgent
 
 from netwatch.samples import SnmpErrorKind
@@ -18,15 +16,6 @@ SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 # SNMP-FRAMEWORK-MIB snmpEngineID / snmpEngineBoots, as the agent reports them.
 ENGINE_ID = "1.3.6.1.6.3.10.2.1.1.0"
 ENGINE_BOOTS = "1.3.6.1.6.3.10.2.1.2.0"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    snmp = SnmpClient()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(snmp.run)
-        yield snmp
-        nursery.cancel_scope.cancel()
 
 
 def test_the_matrix_covers_every_auth_protocol_and_each_privacy_protocol_snmpd_has() -> None:
@@ -49,9 +38,9 @@ def test_the_matrix_covers_every_auth_protocol_and_each_privacy_protocol_snmpd_h
 
 @pytest.mark.parametrize("user", [user.name for user in SNMPD_USERS])
 async def test_v3_get_with_each_protocol(
-    client: SnmpClient, snmpd_agent: SnmpdAgent, user: str
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent, user: str
 ) -> None:
-    result = await client.get(snmpd_agent.v3_target(user), [SYS_LOCATION, SYS_UPTIME])
+    result = await snmp_client.get(snmpd_agent.v3_target(user), [SYS_LOCATION, SYS_UPTIME])
 
     assert result.error is None, result.error
     assert result.varbinds[0].value == b"netwatch test agent"
@@ -59,13 +48,13 @@ async def test_v3_get_with_each_protocol(
 
 @pytest.mark.parametrize("user", ["nw-sha224-aes192", "nw-sha384-aes256", "nw-md5-des"])
 async def test_wrong_privacy_key_is_an_error_never_a_value(
-    client: SnmpClient, snmpd_agent: SnmpdAgent, user: str
+    snmp_client: SnmpClient, snmpd_agent: SnmpdAgent, user: str
 ) -> None:
     target = dataclasses.replace(
         snmpd_agent.v3_target(user, timeout=0.5, retries=0), priv_key=b"not-the-priv-key"
     )
 
-    result = await client.get(target, [SYS_LOCATION])
+    result = await snmp_client.get(target, [SYS_LOCATION])
 
     assert result.error is not None
     # net-snmp drops what it cannot decrypt (no report PDU), so this surfaces as a timeout.
@@ -74,32 +63,32 @@ async def test_wrong_privacy_key_is_an_error_never_a_value(
 
 
 async def test_agent_restart_during_polling_resynchronises_the_time_window(
-    client: SnmpClient, restartable_snmpd: RestartableSnmpd
+    snmp_client: SnmpClient, restartable_snmpd: RestartableSnmpd
 ) -> None:
     target = restartable_snmpd.agent.v3_target("nw-sha512-aes", timeout=1.0, retries=1)
-    before = await client.get(target, [ENGINE_ID, ENGINE_BOOTS, SYS_UPTIME])
+    before = await snmp_client.get(target, [ENGINE_ID, ENGINE_BOOTS, SYS_UPTIME])
     assert before.error is None, before.error
 
     restartable_snmpd.restart()
-    after = await client.get(target, [ENGINE_ID, ENGINE_BOOTS, SYS_UPTIME])
+    after = await snmp_client.get(target, [ENGINE_ID, ENGINE_BOOTS, SYS_UPTIME])
 
     assert after.error is None, after.error
     assert after.varbinds[0].value == before.varbinds[0].value  # same engine ID
     assert after.varbinds[1].value == before.varbinds[1].value + 1  # one more boot
     assert after.varbinds[2].value < before.varbinds[2].value + 100  # uptime started over
-    again = await client.get(target, [SYS_LOCATION])
+    again = await snmp_client.get(target, [SYS_LOCATION])
     assert again.error is None
 
 
 async def test_agent_with_a_new_engine_id_is_rediscovered(
-    client: SnmpClient, restartable_snmpd: RestartableSnmpd
+    snmp_client: SnmpClient, restartable_snmpd: RestartableSnmpd
 ) -> None:
     target = restartable_snmpd.agent.v3_target("nw-authpriv", timeout=1.0, retries=1)
-    before = await client.get(target, [ENGINE_ID])
+    before = await snmp_client.get(target, [ENGINE_ID])
     assert before.error is None, before.error
 
     restartable_snmpd.restart(new_engine_id=True)
-    after = await client.get(target, [ENGINE_ID])
+    after = await snmp_client.get(target, [ENGINE_ID])
 
     assert after.error is None, after.error
     assert after.varbinds[0].value != before.varbinds[0].value

@@ -16,15 +16,17 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import trio
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto.api import v2c
 
+from netwatch.snmp.client import SnmpClient
 from netwatch.snmp.target import AuthProtocol, PrivProtocol, SnmpTarget
 
 from .paths import REPO, SHARED
@@ -372,3 +374,13 @@ def restartable_snmpd(tmp_path: Path) -> Iterator[RestartableSnmpd]:
         yield snmpd
     finally:
         snmpd.close()
+
+
+@pytest.fixture
+async def snmp_client() -> AsyncIterator[SnmpClient]:
+    """A running SnmpClient, as the daemon starts it."""
+    client = SnmpClient()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(client.run)
+        yield client
+        nursery.cancel_scope.cancel()
