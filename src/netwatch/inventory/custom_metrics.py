@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from netwatch.inventory.fields import StrictModel
 from netwatch.snmp.mibs import MibSymbolError, resolve_name
 
 # Checks netwatch always has under these names; a custom metric cannot reuse them.
@@ -35,10 +36,6 @@ METRIC_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 Combine = Literal["max", "mean", "min", "sum", "first"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _check_object(name: str) -> str:
     try:
         resolve_name(name)
@@ -47,7 +44,7 @@ def _check_object(name: str) -> str:
     return name
 
 
-class CustomMetricLayer(_Strict):
+class CustomMetricLayer(StrictModel):
     """A custom metric as one layer writes it: every field optional."""
 
     object: str | None = None
@@ -70,7 +67,7 @@ class CustomMetricLayer(_Strict):
         return None if name is None else _check_object(name)
 
 
-class CustomMetric(_Strict):
+class CustomMetric(StrictModel):
     """One resolved custom metric of a device."""
 
     name: str = Field(pattern=METRIC_NAME_PATTERN)

@@ -3,31 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from netwatch.units import parse_duration
+from netwatch.inventory.fields import Duration, PagerDutySeverity, StrictModel, secret_reference
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
-PagerDutySeverity = Literal["critical", "error", "warning", "info"]
 URL_FIELDS = ("id", "address", "site")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def secret_reference(name: str, value: str) -> str:
-    if not value.startswith(("env:", "file:")):
-        raise ValueError(
-            f"{name} must be a reference (env:NAME or file:PATH); "
-            "never put the secret itself in the inventory"
-        )
-    return value
-
-
-class RouteRule(_Strict):
+class RouteRule(StrictModel):
     """One `[[paging.routes]]` entry. Every condition given must match (a list matches any
     of its values); a rule without conditions matches every device. The first matching rule
     wins; a device matching none goes to `[pagerduty] routing_key` and `[email] to`."""
@@ -45,12 +30,12 @@ class RouteRule(_Strict):
         return None if value is None else secret_reference("routing_key", value)
 
 
-class PagingSection(_Strict):
+class PagingSection(StrictModel):
     # a link to the device's own web UI in each trigger; {id}, {address} and {site} are filled in
     device_url: str | None = None
     # a device entering a maintenance window while alerting gets an acknowledge
     ack_on_maintenance: bool = True
-    routes: list[RouteRule] = []
+    routes: list[RouteRule] = Field(default_factory=list)
 
     @field_validator("device_url")
     @classmethod
@@ -66,7 +51,7 @@ class PagingSection(_Strict):
         return value
 
 
-class EmailSection(_Strict):
+class EmailSection(StrictModel):
     """SMTP: a fallback while PagerDuty fails longer than `[pagerduty] failing_threshold`,
     and with `always = true` a paging channel of its own."""
 

@@ -11,9 +11,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretBytes,
     ValidationError,
@@ -23,11 +21,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from netwatch.inventory.custom_metrics import CustomMetric, CustomMetricLayer, resolve_metrics
+from netwatch.inventory.fields import Duration, PagerDutySeverity, StrictModel, secret_reference
 from netwatch.inventory.paging_schema import EmailSection, PagingSection
 from netwatch.inventory.windows import MaintenanceWindow
-from netwatch.units import parse_duration
-
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
@@ -65,11 +61,7 @@ def _field_error(model: str, field_name: str, message: str) -> ValidationError:
     return ValidationError.from_exception_data(model, [detail])
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Threshold(_Strict):
+class Threshold(StrictModel):
     """Levels in the unit people think in (%, °C, % loss, ms). `clear` is the hysteresis margin:
     a check raised at a level drops back only below (level - clear)."""
 
@@ -84,14 +76,14 @@ class Threshold(_Strict):
         return self
 
 
-class ThresholdsLayer(_Strict):
+class ThresholdsLayer(StrictModel):
     cpu: Threshold | None = None
     temperature: Threshold | None = None
     loss: Threshold | None = None
     rtt: Threshold | None = None
 
 
-class SnmpLayer(_Strict):
+class SnmpLayer(StrictModel):
     version: Literal["1", "2c", "3"] | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     community: str | None = None
@@ -104,7 +96,7 @@ class SnmpLayer(_Strict):
     retries: int | None = Field(default=None, ge=0, le=10)
 
 
-class PingLayer(_Strict):
+class PingLayer(StrictModel):
     count: int | None = Field(default=None, ge=1, le=100)
     interval: Duration | None = None
     timeout: Duration | None = None
@@ -113,18 +105,14 @@ class PingLayer(_Strict):
     family: Literal["any", "ipv4", "ipv6"] | None = None
 
 
-# PagerDuty's Events API accepts exactly these four severities.
-PagerDutySeverity = Literal["critical", "error", "warning", "info"]
-
-
-class SeverityLayer(_Strict):
+class SeverityLayer(StrictModel):
     """What PagerDuty severity each netwatch level is sent as."""
 
     warning: PagerDutySeverity | None = None
     critical: PagerDutySeverity | None = None
 
 
-class FlappingLayer(_Strict):
+class FlappingLayer(StrictModel):
     """More than `changes` failing/OK changes within `window` marks a device flapping;
     `changes = 0` turns the detection off."""
 
@@ -132,7 +120,7 @@ class FlappingLayer(_Strict):
     window: Duration | None = None
 
 
-class SettingsLayer(_Strict):
+class SettingsLayer(StrictModel):
     """Settings a device inherits from `[defaults]` and its group, and may override.
     `maintenance` windows add up across the layers instead of replacing each other."""
 
@@ -167,7 +155,7 @@ class DeviceEntry(SettingsLayer):
     snmp_port: int | None = Field(default=None, ge=1, le=65535)
 
 
-class PagerDutySection(_Strict):
+class PagerDutySection(StrictModel):
     routing_key: str | None = None
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
     resend_interval: Duration = 60.0
@@ -187,35 +175,26 @@ class PagerDutySection(_Strict):
         return routing_key
 
 
-def _must_be_reference(name: str, value: str) -> str:
-    if not value.startswith(("env:", "file:")):
-        raise ValueError(
-            f"{name} must be a reference (env:NAME or file:PATH); "
-            "never put the secret itself in the inventory"
-        )
-    return value
-
-
-class PagerDutyRestSection(_Strict):
+class PagerDutyRestSection(StrictModel):
     """The REST API (who is on call) and the V3 webhooks PagerDuty sends us."""
 
     api_token: str | None = None
     api_url: str = "https://api.pagerduty.com"
     oncall_cache: Duration = 300.0
-    webhook_secrets: list[str] = []
+    webhook_secrets: list[str] = Field(default_factory=list)
 
     @field_validator("api_token")
     @classmethod
     def _token_is_a_reference(cls, api_token: str | None) -> str | None:
-        return None if api_token is None else _must_be_reference("api_token", api_token)
+        return None if api_token is None else secret_reference("api_token", api_token)
 
     @field_validator("webhook_secrets")
     @classmethod
     def _secrets_are_references(cls, secrets: list[str]) -> list[str]:
-        return [_must_be_reference("webhook_secrets", s) for s in secrets]
+        return [secret_reference("webhook_secrets", s) for s in secrets]
 
 
-class HttpSection(_Strict):
+class HttpSection(StrictModel):
     """The daemon's own web server: health, metrics, JSON status, NOC page, webhooks."""
 
     enabled: bool = True
@@ -224,7 +203,7 @@ class HttpSection(_Strict):
     status_page_url: str | None = None  # how people reach the NOC page (for links)
 
 
-class NetwatchSection(_Strict):
+class NetwatchSection(StrictModel):
     interval: Duration = 60.0
     max_concurrent_polls: int = Field(default=1000, ge=1)
     # how long a DNS name's addresses are reused before asking again
@@ -233,7 +212,7 @@ class NetwatchSection(_Strict):
     state_db: str = "netwatch-state.db"
 
 
-class InventoryFile(_Strict):
+class InventoryFile(StrictModel):
     netwatch: NetwatchSection = NetwatchSection()
     pagerduty: PagerDutySection = PagerDutySection()
     pagerduty_rest: PagerDutyRestSection = PagerDutyRestSection()
@@ -241,8 +220,8 @@ class InventoryFile(_Strict):
     paging: PagingSection = PagingSection()
     email: EmailSection | None = None
     defaults: SettingsLayer = SettingsLayer()
-    groups: dict[str, SettingsLayer] = {}
-    devices: list[dict[str, Any]] = []
+    groups: dict[str, SettingsLayer] = Field(default_factory=dict)
+    devices: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # ---- the resolved view: what the rest of netwatch uses ---------------------------------------
@@ -269,14 +248,14 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Thresholds(_Strict):
+class Thresholds(StrictModel):
     cpu: Threshold
     temperature: Threshold
     loss: Threshold
     rtt: Threshold
 
 
-class SnmpSettings(_Strict):
+class SnmpSettings(StrictModel):
     version: Literal["1", "2c", "3"]
     port: int = Field(ge=1, le=65535)
     community: SecretBytes | None = None
@@ -313,24 +292,24 @@ class SnmpSettings(_Strict):
         return self
 
 
-class FlappingSettings(_Strict):
+class FlappingSettings(StrictModel):
     changes: int = Field(ge=0)
     window: Duration
 
 
-class SeveritySettings(_Strict):
+class SeveritySettings(StrictModel):
     warning: PagerDutySeverity
     critical: PagerDutySeverity
 
 
-class PingSettings(_Strict):
+class PingSettings(StrictModel):
     count: int = Field(ge=1, le=100)
     interval: Duration
     timeout: Duration
     family: Literal["any", "ipv4", "ipv6"] = "any"
 
 
-class DeviceConfig(_Strict):
+class DeviceConfig(StrictModel):
     """One device with every setting resolved through the layers."""
 
     id: str
