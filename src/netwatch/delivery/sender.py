@@ -28,6 +28,8 @@ from netwatch.events import DEDUP_KEY_PREFIX, Event, event_bytes
 log = logging.getLogger("netwatch.delivery")
 
 DEFAULT_EVENTS_URL: Final = "https://events.pagerduty.com/v2/enqueue"
+# one exchange (connect, send, the whole answer) may take this many per-operation timeouts
+WHOLE_EXCHANGE_TIMEOUTS: Final = 3
 EU_EVENTS_URL: Final = "https://events.eu.pagerduty.com/v2/enqueue"
 REDACTED: Final = "<routing-key>"
 
@@ -261,11 +263,19 @@ class EventsApiSender:
     async def _deliver(self, client: httpx.AsyncClient, event: Event) -> float | None:
         """Send one event and record the outcome; the seconds to wait before the next."""
         try:
-            response = await client.post(
-                self._url,
-                content=event_bytes(event),
-                headers={"Content-Type": "application/json"},
+            # httpx's timeout is per socket operation: an answer trickling in a byte at a time
+            # (a stalled proxy) would hold every page behind it forever without this deadline
+            with trio.fail_after(self._timeout * WHOLE_EXCHANGE_TIMEOUTS):
+                response = await client.post(
+                    self._url,
+                    content=event_bytes(event),
+                    headers={"Content-Type": "application/json"},
+                )
+        except trio.TooSlowError:
+            stalled = httpx.ReadTimeout(
+                f"no complete answer within {self._timeout * WHOLE_EXCHANGE_TIMEOUTS:g} s"
             )
+            return self._after(event, classify(stalled), None, _describe_exception(stalled), True)
         except Exception as exc:
             return self._after(
                 event, classify(exc), None, _describe_exception(exc), may_have_arrived(exc)
