@@ -241,7 +241,7 @@ class CycleRow:
     cycle: int
     wall_s: float
     cpu_s: float  # of the netwatch process(es), from /proc, over this cycle's interval
-    cpu_s_per_1k_polls: float
+    cpu_s_per_1k_polls: float  # per device actually polled (late ones cost little)
     peak_rss_mb: float
     late: int
     pings_lost: int
@@ -313,6 +313,7 @@ def run_netwatch(
                     snmpd_cpu = farm_cpu_s(farm)
                     requests = farm_requests(farm)
                     cycle_cpu = cpu - previous_cpu
+                    polled = max(1, record["polled"])
                     gets = requests - previous_requests
                     rows.append(
                         CycleRow(
@@ -321,7 +322,7 @@ def run_netwatch(
                             cycle=record["cycle"],
                             wall_s=record["duration_s"],
                             cpu_s=round(cycle_cpu, 2),
-                            cpu_s_per_1k_polls=round(cycle_cpu / count * 1000, 3),
+                            cpu_s_per_1k_polls=round(cycle_cpu * 1000 / polled, 3),
                             peak_rss_mb=round(proc_peak_rss_mb(process.pid), 1),
                             late=record["late"],
                             pings_lost=record["pings_sent"]
