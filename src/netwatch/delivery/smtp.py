@@ -134,7 +134,11 @@ class MailChannel:
             self._notices, self._queue = [], []
             for index, (message, _items) in enumerate(outgoing):
                 try:
-                    await trio.to_thread.run_sync(self._send, self._config, message)
+                    # abandoned on cancel: a silent server would otherwise hold a SIGTERM
+                    # for smtplib's whole timeout (the daemon promises to stop within 2 s)
+                    await trio.to_thread.run_sync(
+                        self._send, self._config, message, abandon_on_cancel=True
+                    )
                 except (OSError, smtplib.SMTPException) as exc:
                     log.error(
                         "could not mail %s:%d: %s; retrying in %.0f s",
