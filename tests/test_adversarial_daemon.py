@@ -124,3 +124,25 @@ def test_sigterm_while_the_mail_server_hangs_stops_within_two_seconds(
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert took < 2.0, f"took {took:.2f} s to stop"  # smtplib's own timeout is 20 s
+
+
+def test_a_state_database_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    # As its own user netwatch often cannot write where the inventory lives (/etc/netwatch).
+    # /proc refuses new files even to root, so this holds whoever runs the tests.
+    inventory = tmp_path / "devices.toml"
+    inventory.write_text(
+        INVENTORY.format(
+            smtp_port=closed_tcp_port(), snmp_port=free_udp_port(), closed_port=closed_tcp_port()
+        ).replace('state_db = "state.db"', 'state_db = "/proc/netwatch-state.db"')
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "netwatch.cli", "run", "--config", str(inventory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NETWATCH_TEST_ROUTING_KEY": "Rk0123456789abcdef0123456789abcd"},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cannot open the state database /proc/netwatch-state.db" in result.stderr
+    assert "state_db" in result.stderr  # says which setting to change

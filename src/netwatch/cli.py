@@ -126,6 +126,7 @@ def _load(path: Path) -> Inventory | None:
 def _run(path: Path, cycle_stats: Path | None = None) -> int:
     from netwatch.daemon import run_daemon
     from netwatch.icmp.sockets import IcmpPermissionError
+    from netwatch.store import StoreOpenError
 
     inventory = _load(path)
     if inventory is None:
@@ -138,7 +139,7 @@ def _run(path: Path, cycle_stats: Path | None = None) -> int:
     refused: BaseException | None = None
     try:
         trio.run(partial(run_daemon, inventory, cycle_stats=cycle_stats))
-    except* IcmpPermissionError as group:
+    except* (IcmpPermissionError, StoreOpenError) as group:
         # It reaches us wrapped in the daemon nursery's ExceptionGroup.
         refused = group
         while isinstance(refused, BaseExceptionGroup):

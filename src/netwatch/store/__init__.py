@@ -4,6 +4,6 @@ Each area keeps its tables in its own module here and registers their DDL with
 `register_schema`; `open_store` creates whatever is missing.
 """
 
-from netwatch.store.db import Store, open_store, register_schema
+from netwatch.store.db import Store, StoreOpenError, open_store, register_schema
 
-__all__ = ["Store", "open_store", "register_schema"]
+__all__ = ["Store", "StoreOpenError", "open_store", "register_schema"]

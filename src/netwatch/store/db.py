@@ -36,16 +36,26 @@ class Store:
         self.connection.close()
 
 
+class StoreOpenError(Exception):
+    """The state database cannot be opened or set up (unwritable directory, full disk)."""
+
+
 def open_store(path: Path | str) -> Store:
     """Open (creating if needed) the store. ":memory:" works for tests."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    # FULL: a row written before an event is sent must survive a power cut, not just kill -9.
-    connection.execute("PRAGMA synchronous=FULL")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute("PRAGMA busy_timeout=5000")
-    for ddl in _SCHEMAS.values():
-        connection.executescript(ddl)
+    try:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # FULL: a row written before an event is sent must survive a power cut, not kill -9.
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=5000")
+        for ddl in _SCHEMAS.values():
+            connection.executescript(ddl)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreOpenError(
+            f"cannot open the state database {path}: {exc}; "
+            "make it writable for netwatch or set [netwatch] state_db to a path that is"
+        ) from None
     return Store(connection, Path(path))
