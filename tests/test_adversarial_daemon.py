@@ -117,7 +117,7 @@ def test_sigterm_while_the_mail_server_hangs_stops_within_two_seconds(
         assert silent_smtp.accepted.wait(30), "netwatch never tried to mail the page"
         process.send_signal(signal.SIGTERM)
         stopped_at = time.monotonic()
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
         took = time.monotonic() - stopped_at
     finally:
         process.kill()
