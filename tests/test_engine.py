@@ -625,3 +625,15 @@ def test_reachability_names_the_address_a_dns_name_resolved_to() -> None:
     sample = Sample("r", 0.0, ping=PingResult("2001:db8::7", 3, 0, error=None))
     verdict = judge_sample(device, sample, {})["reachability"]
     assert verdict.detail == "0/3 replies from 2001:db8::7"
+
+
+def test_resume_after_a_long_gap_keeps_an_open_incidents_failing_since() -> None:
+    from netwatch.engine import resume_after_gap
+
+    states = {
+        "open": DeviceState(Phase.ALERTING, failing_since=100.0, incident_open=True),
+        "pending": DeviceState(Phase.PENDING, failing_since=100.0),
+    }
+    resumed = resume_after_gap(states, last_cycle_at=200.0, now=5000.0, interval=60.0)
+    assert resumed["open"].failing_since == 100.0 and resumed["open"].phase is Phase.ALERTING
+    assert resumed["pending"].failing_since is None and resumed["pending"].phase is Phase.OK

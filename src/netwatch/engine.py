@@ -320,7 +320,9 @@ def resume_after_gap(
     return {
         device_id: replace(
             state,
-            failing_since=None,
+            # An open incident has been failing since then, whoever watched: the NOC view and
+            # the page's details must not shrink an outage to the time since the restart.
+            failing_since=state.failing_since if state.incident_open else None,
             ok_since=None,
             bad_polls=0,
             good_polls=0,
