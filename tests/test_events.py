@@ -352,3 +352,10 @@ def test_small_events_are_returned_unchanged() -> None:
     event = trigger_event(alert(CPU), routing_key=ROUTING_KEY, now=NOW)
     assert fit_event_size(event) is event
     assert json.loads(event_bytes(event)) == event
+
+
+def test_a_level_held_by_hysteresis_is_not_described_as_above_its_threshold() -> None:
+    held = FailingCheck("cpu", Level.WARNING, 77.5, "%", 80.0, "hrProcessorLoad")
+    assert describe_check(held) == (
+        "cpu 77.5 %, raised at ≥ 80 % and held until it clears (warning, hrProcessorLoad)"
+    )

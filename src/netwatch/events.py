@@ -83,7 +83,10 @@ def describe_check(check: FailingCheck) -> str:
         return f"{subject} ({level})"
     measured = f"{check.check} {_with_unit(f'{check.value:.1f}', check.unit)}"
     if check.threshold is not None:
-        measured += " ≥ " + _with_unit(f"{check.threshold:g}", check.unit)
+        limit = _with_unit(f"{check.threshold:g}", check.unit)
+        # Hysteresis holds a raised level a little below its threshold; never claim "77.5 ≥ 80".
+        held = check.value < check.threshold
+        measured += f", raised at ≥ {limit} and held until it clears" if held else f" ≥ {limit}"
     notes = f"{level}, {check.detail}" if check.detail else level
     return f"{measured} ({notes})"
 
