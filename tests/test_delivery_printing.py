@@ -49,3 +49,28 @@ def test_defaults_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith(DRY_RUN_HEADER + "\n{")
     assert SECRET not in out
+
+
+def test_an_unchanged_re_send_is_one_line_and_a_change_is_printed_whole() -> None:
+    def trigger(summary: str, severity: str = "critical") -> dict[str, object]:
+        return {
+            "routing_key": SECRET,
+            "event_action": "trigger",
+            "dedup_key": "netwatch/tower-1",
+            "payload": {"summary": summary, "severity": severity, "source": "192.0.2.1"},
+        }
+
+    stream = io.StringIO()
+    sender = PrintingSender(stream)
+    for event in (
+        trigger("cpu 95 %"),
+        trigger("cpu 95 %"),  # the minute re-send
+        trigger("cpu 95 %; temperature 85 °C"),
+        resolve_event("tower-1", routing_key=SECRET),
+        trigger("cpu 95 %; temperature 85 °C"),  # a new incident: printed whole again
+    ):
+        sender.submit(event)
+    out = stream.getvalue()
+    assert out.count(DRY_RUN_HEADER) == 4
+    assert out.count("would re-send to PagerDuty: trigger netwatch/tower-1 (unchanged)") == 1
+    assert SECRET not in out
