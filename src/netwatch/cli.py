@@ -164,10 +164,20 @@ def _check_config(path: Path) -> int:
     children = Counter(d.parent for d in devices if d.parent)
     if children:
         print("  parents: " + ", ".join(f"{p} ({n} behind)" for p, n in sorted(children.items())))
-    print(f"  paging: {'PagerDuty' if inventory.routing_key else 'dry run (no routing key)'}")
+    print(f"  paging: {paging_mode(inventory)}")
     if inventory.warnings:
         print(f"  {len(inventory.warnings)} warning(s), see above")
     return 0
+
+
+def paging_mode(inventory: Inventory) -> str:
+    email = inventory.email
+    by_mail = email is not None and email.always
+    if inventory.routing_key is None:
+        return "e-mail only (no routing key)" if by_mail else "dry run (no routing key)"
+    if email is None:
+        return "PagerDuty"
+    return "PagerDuty and e-mail" if by_mail else "PagerDuty, e-mail as fallback"
 
 
 def _show_device(path: Path, device_id: str) -> int:

@@ -20,7 +20,7 @@ from netwatch.icmp import Pinger
 from netwatch.inventory import Inventory, InventoryError, load_inventory
 from netwatch.monitor import Monitor
 from netwatch.notifier import Notifier
-from netwatch.paging import open_paging_sender
+from netwatch.paging import MailOnlyService, open_mail_channel, open_paging_sender
 from netwatch.poller import NetworkProber
 from netwatch.resolver import Resolver
 from netwatch.snmp.client import SnmpClient
@@ -35,10 +35,16 @@ DRY_RUN_ROUTING_KEY = "dry-run"
 def make_sender(
     inventory: Inventory, dry_run_stream: TextIO | None = None, notifier: Notifier | None = None
 ) -> Sender:
-    if inventory.routing_key is None:
-        return PrintingSender(dry_run_stream)
     # mail recipients follow the routing rules the notifier has in force (reload included)
     plan = (lambda: notifier.plan) if notifier is not None else None
+    if inventory.routing_key is None:
+        printer = PrintingSender(dry_run_stream)
+        email = inventory.email
+        if email is not None and email.always:
+            mail = open_mail_channel(inventory, plan=plan)
+            assert mail is not None
+            return MailOnlyService(printer, mail)
+        return printer
     return open_paging_sender(inventory, plan=plan)
 
 

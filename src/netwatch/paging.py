@@ -11,7 +11,7 @@ from pathlib import Path
 
 import trio
 
-from netwatch.delivery import EventsApiSender, RetryPolicy
+from netwatch.delivery import EventsApiSender, PrintingSender, RetryPolicy
 from netwatch.delivery.sender import DeliveryHealth
 from netwatch.delivery.smtp import MailChannel, SmtpConfig
 from netwatch.events import (
@@ -113,25 +113,7 @@ def open_paging_sender(
     _, outbox = open_outbox(inventory, state_db)
     pagerduty = inventory.pagerduty
     email = inventory.email
-    mail = None
-    if email is not None:
-        fixed = plan_for(inventory)
-        current_plan = plan or (lambda: fixed)
-        config = SmtpConfig(
-            host=email.host,
-            port=email.port,
-            security=email.security,
-            sender=email.sender,
-            username=email.username,
-            password=inventory.smtp_password,
-            timeout=email.timeout,
-            tls_context=tls_context,
-        )
-        mail = MailChannel(
-            config,
-            recipients_for=mail_recipients(current_plan),
-            fallback_recipients=email.to,
-        )
+    mail = open_mail_channel(inventory, plan=plan, tls_context=tls_context)
     fallback = mail is not None and email is not None and email.fallback
     sender = EventsApiSender(
         url=pagerduty.events_url,
@@ -145,6 +127,54 @@ def open_paging_sender(
     if mail is not None:
         mail.set_pending_source(sender.pending)
     return PagingService(sender, mail, mail_always=email is not None and email.always)
+
+
+def open_mail_channel(
+    inventory: Inventory,
+    *,
+    plan: Callable[[], PagingPlan] | None = None,
+    tls_context: ssl.SSLContext | None = None,
+) -> MailChannel | None:
+    """The `[email]` channel, or None without one. Recipients follow `plan` (the routing rules
+    in force), else the inventory's rules as loaded."""
+    email = inventory.email
+    if email is None:
+        return None
+    fixed = plan_for(inventory)
+    current_plan = plan or (lambda: fixed)
+    config = SmtpConfig(
+        host=email.host,
+        port=email.port,
+        security=email.security,
+        sender=email.sender,
+        username=email.username,
+        password=inventory.smtp_password,
+        timeout=email.timeout,
+        tls_context=tls_context,
+    )
+    return MailChannel(
+        config, recipients_for=mail_recipients(current_plan), fallback_recipients=email.to
+    )
+
+
+class MailOnlyService:
+    """No PagerDuty routing key, but `[email] always = true`: e-mail is the paging channel.
+    Events are printed too, as in any run without a routing key."""
+
+    def __init__(self, printer: PrintingSender, mail: MailChannel) -> None:
+        self._printer = printer
+        self.mail = mail
+        mail.set_pending_source(lambda: 0)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self.mail.run(task_status=task_status)
+
+    def submit(self, event: Event) -> None:
+        self._printer.submit(event)
+        self.mail.page(event)
+
+    def pending(self) -> int:
+        return self.mail.waiting()
 
 
 class AcknowledgeRefused(Exception):
