@@ -215,4 +215,5 @@ async def test_a_taken_port_does_not_stop_monitoring(
             assert daemon.monitor.states["radio-dead"].phase is Phase.ALERTING
     finally:
         taken.close()
-    assert f"cannot listen on 127.0.0.1 port {port}" in caplog.text
+    assert f"cannot listen on 127.0.0.1 port {port} (Address already in use)" in caplog.text
+    assert "Exceptions from Trio nursery" not in caplog.text

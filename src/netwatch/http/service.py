@@ -70,11 +70,15 @@ async def run_web(
             url = await nursery.start(partial(serve_http, app, host=http.listen, port=http.port))
         except* OSError as failed:
             # Paging matters more than the status page: a taken port must not stop monitoring.
+            cause: BaseException = failed
+            while isinstance(cause, BaseExceptionGroup):
+                cause = cause.exceptions[0]
+            reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause
             log.error(
-                "web interface not started: cannot listen on %s port %d (%s); "
-                "monitoring and paging go on",
+                "web interface not started: cannot listen on %s port %d (%s); change [http] "
+                "port or listen, or set enabled = false. Monitoring and paging go on",
                 http.listen,
                 http.port,
-                failed.exceptions[0],
+                reason,
             )
         task_status.started(url)
