@@ -3,9 +3,11 @@ notifier and event building, exact timings."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import trio
 
 from netwatch.events import Event, dedup_key_for
@@ -84,8 +86,9 @@ async def run_for(seconds: float, inventory: Inventory, prober: ScriptedProber) 
 
 
 async def test_trigger_after_hold_down_then_both_checks_then_resolve(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="netwatch")
     start = trio.current_time()
 
     def cpu(now: float) -> float:
@@ -116,6 +119,8 @@ async def test_trigger_after_hold_down_then_both_checks_then_resolve(
         e["payload"]["severity"] for _, e in sender.sent if e["event_action"] == "trigger"
     ]
     assert set(severities) == {"critical"}
+    changed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("CHANGED")]
+    assert len(changed) == 1 and "temperature 84" in changed[0]
 
 
 async def test_brief_spike_inside_hold_down_pages_nobody(

@@ -83,3 +83,5 @@ async def test_reload_keeps_state_rejects_broken_files_and_resolves_removed_devi
 
     assert pagerduty_standin.incidents[0].status == "resolved"
     assert len(pagerduty_standin.incidents) == 1
+    assert "RESOLVED tower-7/radio-2: no longer monitored (removed or disabled)" in caplog.text
+    assert "RECOVERED tower-7/radio-2" not in caplog.text

@@ -23,7 +23,7 @@ from netwatch.engine import (
     run_cycle,
 )
 from netwatch.events import describe_check
-from netwatch.incidents import history_entries
+from netwatch.incidents import EntryKind, history_entries
 from netwatch.inventory import DeviceConfig, Inventory
 from netwatch.notifier import Notifier
 from netwatch.poller import Prober
@@ -131,8 +131,12 @@ class Monitor:
         events = self._notifier.events_for(outcome, now, before=previous)
         for event in events:
             self._sender.submit(event)
+        entries = history_entries(outcome, events, before, now)
+        for entry in entries:
+            if entry.kind is EntryKind.SUMMARY:
+                # An open incident whose checks or severity changed: say so beside the JSON.
+                log.info("CHANGED %s: %s", entry.device_id, entry.summary)
         if self._alert_store is not None:
-            entries = history_entries(outcome, events, before, now)
             try:
                 self._alert_store.save_cycle(outcome.states, self._notifier.sent(), entries, now)
             except sqlite3.Error:
@@ -167,13 +171,20 @@ class Monitor:
             if state is None:
                 continue
             log.debug("poll %s: %s", device_id, _describe_sample(sample, state))
+        monitored = {d.id for d in self.inventory.devices if d.enabled}
         for transition in outcome.transitions:
             state = outcome.states.get(transition.device_id, DeviceState())
             what = "; ".join(describe_check(c) for c in state.failing) or "all checks OK"
             if transition.kind is TransitionKind.TRIGGERED:
                 log.warning("ALERT %s: %s", transition.device_id, what)
             elif transition.kind is TransitionKind.RESOLVED:
-                log.info("RECOVERED %s", transition.device_id)
+                if transition.device_id in monitored:
+                    log.info("RECOVERED %s", transition.device_id)
+                else:
+                    log.info(
+                        "RESOLVED %s: no longer monitored (removed or disabled)",
+                        transition.device_id,
+                    )
             else:
                 log.info(
                     "%s: %s -> %s (%s)",
