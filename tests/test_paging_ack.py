@@ -94,3 +94,14 @@ async def test_acknowledge_device_only_acks_an_incident_pagerduty_may_hold(
         nursery.cancel_scope.cancel()
     assert [e["event_action"] for e in pagerduty.events] == ["trigger", "acknowledge"]
     assert load_inventory(config).routing_key == ROUTING_KEY.encode()
+
+
+def test_ack_in_a_dry_run_checks_the_device_first_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "devices.toml"
+    config.write_text('[[devices]]\nid = "core-1"\naddress = "192.0.2.1"\nprofile = "ping-only"\n')
+    assert main(["ack", "nope", "--config", str(config)]) == 1
+    assert "no device 'nope'" in capsys.readouterr().err
+    assert main(["ack", "core-1", "--config", str(config)]) == 1
+    assert "in a dry run nothing reaches PagerDuty" in capsys.readouterr().err

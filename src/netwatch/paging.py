@@ -187,16 +187,22 @@ def request_acknowledge(inventory: Inventory, device_id: str, note: str | None, 
     Returns the dedup key. Going through the daemon's outbox instead of posting directly
     keeps one sender per routing key: the acknowledge counts against the same rate budget
     and can never overtake a trigger still waiting in the outbox."""
-    if inventory.routing_key is None:
-        raise AcknowledgeRefused("no PagerDuty routing key is configured (dry run)")
     if device_id not in inventory.by_id():
         raise AcknowledgeRefused(f"no device {device_id!r} in {inventory.source}")
+    if inventory.routing_key is None:
+        raise AcknowledgeRefused(
+            "no PagerDuty routing key is configured: in a dry run nothing reaches PagerDuty, "
+            "so there is nothing to acknowledge"
+        )
     store, outbox = open_outbox(inventory)
     try:
         key = dedup_key_for(device_id)
         route = outbox.open_route(key)
         if route is None:
-            raise AcknowledgeRefused(f"{device_id} has no open PagerDuty incident")
+            raise AcknowledgeRefused(
+                f"{device_id} has no open PagerDuty incident (none was delivered to PagerDuty, "
+                "or it has been resolved; incidents of a dry run never reach it)"
+            )
         # the acknowledge goes with the routing key of the trigger it follows
         plan = plan_for(inventory)
         keys = {routing_key_fingerprint(k): k for k in plan.routing_keys()}
