@@ -231,7 +231,10 @@ async def test_history_records_opened_summary_changes_and_resolved(
 
     assert main(["history", "r1", "--config", str(inventory.source)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("r1: 1 incident(s), newest first\n#1 opened 1970-01-01 00:02:00 UTC")
+    assert out.startswith(
+        "r1: 1 incident, newest first (#: netwatch's incident number)\n"
+        "#1 opened 1970-01-01 00:02:00 UTC"
+    )
     assert "resolved 1970-01-01 00:09:00 UTC" in out
     assert "  1970-01-01 00:04:00 UTC  summary: r1 (192.0.2.1): reachability 66.7 % loss" in out
     assert main(["history", "r2", "--config", str(inventory.source)]) == 0

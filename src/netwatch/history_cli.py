@@ -20,7 +20,8 @@ def _when(epoch: float) -> str:
 def format_incidents(device_id: str, records: Sequence[IncidentRecord]) -> str:
     if not records:
         return f"{device_id}: no incidents recorded"
-    lines = [f"{device_id}: {len(records)} incident(s), newest first"]
+    count = f"{len(records)} incident" + ("" if len(records) == 1 else "s")
+    lines = [f"{device_id}: {count}, newest first (#: netwatch's incident number)"]
     for record in records:
         state = f"resolved {_when(record.resolved_at)}" if record.resolved_at else "OPEN"
         lines.append(f"#{record.id} opened {_when(record.opened_at)}, {state}")

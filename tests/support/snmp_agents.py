@@ -254,6 +254,12 @@ def running_snmpsim(base: Path, recordings: list[Path]) -> Iterator[SnmpsimAgent
 @pytest.fixture(scope="session")
 def snmpsim_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAgent]:
     recordings = sorted((SHARED / "snmprec").glob("*.snmprec"))
+    if not recordings:
+        pytest.fail(
+            f"no device recordings in {SHARED / 'snmprec'}: the tests expect the shared "
+            "material beside the clone (../shared); set NETWATCH_SHARED=/path/to/shared",
+            pytrace=False,
+        )
     with running_snmpsim(tmp_path_factory.mktemp("snmpsim"), recordings) as agent:
         yield agent
 
