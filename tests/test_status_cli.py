@@ -110,3 +110,23 @@ def test_json_log_lines_from_a_real_run(tmp_path: Path) -> None:
     text = json.dumps(records)
     for secret in SECRETS.values():
         assert secret not in text
+
+
+async def test_status_does_not_show_another_daemons_devices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_web_daemon(tmp_path, monkeypatch) as daemon:
+        await daemon.wait_cycles(1)
+        port = int(daemon.url.rsplit(":", 1)[1].rstrip("/"))
+        ours = tmp_path / "ours" / "devices.toml"
+        ours.parent.mkdir()
+        ours.write_text(
+            f'[http]\nport = {port}\n[[devices]]\nid = "ours-1"\naddress = "127.0.0.9"\n'
+            'profile = "ping-only"\n'
+        )
+        out = io.StringIO()
+        await trio.to_thread.run_sync(lambda: run_status(load_inventory(ours), None, out))
+    first = out.getvalue().splitlines()[0]
+    assert first.startswith("no state database at ")
+    assert f"runs {(tmp_path / 'devices.toml').resolve()}, not {ours.resolve()}" in first
+    assert "radio-dead" not in out.getvalue()

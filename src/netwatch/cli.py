@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         use_json_logs()
     # pysnmp and httpx log every datagram and request at debug; keep ours readable.
     for noisy in ("pysnmp", "httpx", "httpcore", "hpack"):
-        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
     if args.command == "run":
         return _run(args.config, args.cycle_stats)

@@ -169,12 +169,18 @@ def render_oncall(oncall: Mapping[str, Any]) -> str:
 
 def run_status(inventory: Inventory, url: str | None = None, stream: TextIO = sys.stdout) -> int:
     now = time.time()
+    asked_for = url
     url = url or daemon_url(inventory)
     status = fetch_status(url) if url else None
-    if status is not None:
+    ours = str(inventory.source.resolve())
+    if status is not None and (asked_for or status.get("inventory") == ours):
         status["source"] = f"netwatch at {url}"
     else:
+        other = status.get("inventory") if status is not None else None
         status = status_from_database(inventory, now)
+        if other is not None:
+            # Another daemon (another inventory) holds the port: its devices are not ours.
+            status["source"] += f"; the netwatch at {url} runs {other}, not {ours}"
     stream.write(render_status(status, colour=stream.isatty()) + "\n")
     return 0
 

@@ -101,6 +101,8 @@ class NocApp:
         if full:
             _, readiness = ctx.readiness()
             status.update(
+                # lets `netwatch status` tell its own daemon from another one on the port
+                inventory=str(monitor.inventory.source.resolve()),
                 interval=monitor.inventory.settings.interval,
                 cycles=monitor.cycles,
                 readiness=readiness,
