@@ -101,6 +101,9 @@ class Probe:
                 latest = request.deadline if latest is None else max(latest, request.deadline)
         return latest
 
+    def still_waiting(self) -> bool:
+        return any(request.state is RequestState.WAITING for request in self.requests)
+
     def note_error(self, message: str) -> None:
         if message not in self.errors:
             self.errors.append(message)
@@ -189,13 +192,17 @@ class OutstandingRequests:
         if request.state is RequestState.WAITING:
             request.state = RequestState.TIMED_OUT
 
-    def handle(self, message: Message, now: float) -> Request | None:
-        """Apply one received message; returns the request whose wait it ended, if any."""
-        if isinstance(message, EchoReply):
-            return self._handle_reply(message, now)
-        return self._handle_error(message, now)
+    def handle(self, message: Message, arrived_at: float) -> Request | None:
+        """Apply one received message; returns the request whose wait it ended, if any.
 
-    def _handle_reply(self, reply: EchoReply, now: float) -> Request | None:
+        `arrived_at` is when the message reached the host (the kernel's receive timestamp, on
+        the clock of `mark_sent`), not when it was read: the deadline and the RTT are judged
+        by it, so a reply left in the socket by a busy reader still counts."""
+        if isinstance(message, EchoReply):
+            return self._handle_reply(message, arrived_at)
+        return self._handle_error(message, arrived_at)
+
+    def _handle_reply(self, reply: EchoReply, arrived_at: float) -> Request | None:
         request = self._requests.get((reply.identifier, reply.sequence))
         if (
             request is None
@@ -204,12 +211,12 @@ class OutstandingRequests:
         ):
             self.counters.foreign += 1
             return None
-        if request.state is RequestState.WAITING and now > request.deadline:
+        if request.state is RequestState.WAITING and arrived_at > request.deadline:
             request.finish(RequestState.TIMED_OUT)
             self.counters.late += 1
             return None
         if request.state is RequestState.WAITING:
-            request.rtt_ms = max(0.0, now - request.sent_at) * 1000.0
+            request.rtt_ms = max(0.0, arrived_at - request.sent_at) * 1000.0
             self.counters.matched += 1
             request.finish(RequestState.ANSWERED)
             return request
@@ -222,7 +229,7 @@ class OutstandingRequests:
             self.counters.late += 1
         return None
 
-    def _handle_error(self, report: ErrorReport, now: float) -> Request | None:
+    def _handle_error(self, report: ErrorReport, arrived_at: float) -> Request | None:
         request = self._requests.get((report.identifier, report.sequence))
         # Routers may quote only the 8-byte ICMP header (RFC 792), so a short quote is accepted;
         # whatever was quoted must agree with our token.
@@ -234,7 +241,7 @@ class OutstandingRequests:
         ):
             self.counters.foreign += 1
             return None
-        if request.state is RequestState.WAITING and now > request.deadline:
+        if request.state is RequestState.WAITING and arrived_at > request.deadline:
             request.finish(RequestState.TIMED_OUT)
         if request.state is not RequestState.WAITING:
             self.counters.late += 1

@@ -3,12 +3,15 @@ task per socket, paced sends."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import socket
+import time
 
 import trio
 
+from netwatch.icmp.arrival import ANCILLARY_SIZE, arrival_time, kernel_timestamp
 from netwatch.icmp.matching import (
     TOKEN_LENGTH,
     IdentifierPool,
@@ -44,7 +47,7 @@ RECEIVE_SIZE = 4096
 # The reader drains the socket on every wake-up: it gets one turn per scheduler pass while
 # thousands of senders get theirs, and reading a fixed batch per turn let the socket buffer
 # overflow (bench, 10,000 targets: 256 per turn lost 98 % of replies, 8192 lost 2 %). A drain is
-# bounded by the receive buffer anyway.
+# bounded by the receive buffer anyway. Each packet is judged by the kernel's receive timestamp.
 
 _identifiers = IdentifierPool()
 
@@ -209,6 +212,11 @@ class Pinger:
                 raise trio.ClosedResourceError("the Pinger has stopped")
             latest = probe.waiting_until(trio.current_time())
             if latest is None:
+                if probe.still_waiting():
+                    # Before giving a request up: its reply may be in the socket, received in
+                    # time but not read yet because the loop was busy (the timer and the reader
+                    # become runnable together, in either order).
+                    self._drain_before_timeout(endpoint)
                 return
             parked = self._timer.park_handle(latest)
             probe.wake = parked.wake
@@ -218,31 +226,42 @@ class Pinger:
                 probe.wake = None
 
     async def _read_forever(self, endpoint: _Endpoint) -> None:
-        icmp_socket = endpoint.icmp_socket
         while True:
             await trio.lowlevel.wait_readable(endpoint.sock)
-            if icmp_socket.kind is SocketKind.DGRAM:
-                self._drain_error_queue(endpoint)
-            while True:
-                try:
-                    packet, source = endpoint.sock.recvfrom(RECEIVE_SIZE)
-                except BlockingIOError:
-                    break
-                except OSError as error:
-                    # A pending socket error (datagram sockets with RECVERR) is reported once
-                    # by recv; its details are in the error queue.
-                    if error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES):
-                        self._drain_error_queue(endpoint)
-                        continue
-                    raise
-                message = parse_icmp(
-                    icmp_socket.family,
-                    packet,
-                    source[0],
-                    has_ip_header=icmp_socket.has_ip_header,
+            self._drain(endpoint)
+
+    def _drain_before_timeout(self, endpoint: _Endpoint) -> None:
+        # An error here is the reader's to raise: it meets the same one and stops the service.
+        with contextlib.suppress(OSError):
+            self._drain(endpoint)
+
+    def _drain(self, endpoint: _Endpoint) -> None:
+        """Handle every packet waiting in the socket and, for datagram sockets, its error queue."""
+        icmp_socket = endpoint.icmp_socket
+        if icmp_socket.kind is SocketKind.DGRAM:
+            self._drain_error_queue(endpoint)
+        while True:
+            try:
+                packet, ancillary, _flags, source = endpoint.sock.recvmsg(
+                    RECEIVE_SIZE, ANCILLARY_SIZE
                 )
-                if message is not None:
-                    endpoint.table.handle(message, trio.current_time())
+            except BlockingIOError:
+                break
+            except OSError as error:
+                # A pending socket error (datagram sockets with RECVERR) is reported once
+                # by recv; its details are in the error queue.
+                if error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES):
+                    self._drain_error_queue(endpoint)
+                    continue
+                raise
+            message = parse_icmp(
+                icmp_socket.family,
+                packet,
+                source[0],
+                has_ip_header=icmp_socket.has_ip_header,
+            )
+            if message is not None:
+                endpoint.table.handle(message, _arrived_at(ancillary))
 
     @staticmethod
     def _drain_error_queue(endpoint: _Endpoint) -> None:
@@ -264,4 +283,8 @@ class Pinger:
                     continue
                 report = parse_queued_error(family, data, quoted, destination[0])
                 if report is not None:
-                    endpoint.table.handle(report, trio.current_time())
+                    endpoint.table.handle(report, _arrived_at(ancillary))
+
+
+def _arrived_at(ancillary: list[tuple[int, int, bytes]]) -> float:
+    return arrival_time(kernel_timestamp(ancillary), trio.current_time(), time.time())

@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 
+from netwatch.icmp.arrival import SO_TIMESTAMPNS
 from netwatch.icmp.packets import (
     ICMPV4_DEST_UNREACHABLE,
     ICMPV4_ECHO_REPLY,
@@ -115,6 +116,8 @@ def _configure(
 ) -> IcmpSocket:
     sock.setblocking(False)
     _enlarge_receive_buffer(sock, receive_buffer)
+    # Replies are judged by when the kernel received them, not when the reader got to them.
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     kernel_identifier: int | None = None
     if kind is SocketKind.RAW:
         _install_type_filter(sock, family)
