@@ -267,30 +267,30 @@ def test_windows_add_up_across_defaults_group_and_device() -> None:
     [
         (
             "start = 2025-03-01T02:00:00\nend = 2025-03-01T04:00:00",
-            "maintenance",
+            "maintenance[1]",
             "start/end without a UTC offset need time_zone",
         ),
         (
             'days = ["sun"]\nat = "02:00"\nduration = "1h"',
-            "maintenance",
+            "maintenance[1]",
             "a weekly window needs time_zone",
         ),
         (
             'days = ["sun"]\nat = "02:00"\nduration = "1h"\ntime_zone = "Mars/Olympus"',
-            "maintenance.time_zone",
+            "maintenance[1].time_zone",
             "unknown time zone 'Mars/Olympus'",
         ),
         (
             "start = 2025-03-01T04:00:00Z\nend = 2025-03-01T02:00:00Z",
-            "maintenance",
+            "maintenance[1]",
             "end must be after start",
         ),
         (
             'days = ["sunday-ish"]\nat = "02:00"\nduration = "1h"\ntime_zone = "UTC"',
-            "maintenance.days",
-            "Input should be",
+            "maintenance[1].days[1]",
+            "must be 'mon'",
         ),
-        ("start = 2025-03-01T04:00:00Z", "maintenance", "needs both start and end"),
+        ("start = 2025-03-01T04:00:00Z", "maintenance[1]", "needs both start and end"),
     ],
 )
 def test_bad_windows_are_rejected_at_load(window: str, field: str, message: str) -> None:

@@ -24,6 +24,7 @@ from netwatch.inventory import (
 )
 
 DATA = Path(__file__).parent / "data" / "inventory"
+ROUTING_KEY = b"R0123456789abcdef0123456789abcde"  # the shape of an Events API v2 key
 
 # Names the tests rely on: profile data files shipped in src/netwatch/profiles/, plus ping-only.
 EXPECTED_PROFILES = {"ping-only", "linux", "mikrotik", "host-resources"}
@@ -128,6 +129,170 @@ INVALID: list[tuple[str, list[Expected]]] = [
         ],
     ),
     (
+        "all_at_once.toml",
+        # [defaults] is broken, yet every device entry is still checked on its own: one run
+        # of check-config shows all of it (it took three rounds before).
+        [
+            (6, None, "defaults.snmp.version", "must be '1', '2c' or '3'"),
+            (8, None, "defaults.thresholds.cpu", "warning (95.0) is above critical (90.0)"),
+            (3, None, "defaults.hold_dwon", "unknown key (misspelled?)"),
+            (
+                15,
+                "lab-server",
+                "snmp.community",
+                "environment variable NETWATCH_TEST_SURELY_UNSET is not set",
+            ),
+            (19, "lab-router", "address", "'127.0.0.300' is not a valid IPv4 address"),
+            (
+                24,
+                "lab-radio",
+                "profile",
+                f"unknown profile 'airOS' (did you mean 'airos'?); known: {_known_list()}",
+            ),
+            (43, "lab-v3", "snmp.auth_key", "auth_key is shorter than 8 characters"),
+            (
+                45,
+                "lab-v3",
+                "snmp.priv_key",
+                "environment variable NETWATCH_TEST_SURELY_UNSET_PRIV is not set",
+            ),
+            (27, "lab-server", "id", "duplicate id (first defined at line 12)"),
+            (33, "lab-switch", "parent", "parent 'lab-sever' is not a device in this inventory"),
+        ],
+    ),
+    (
+        # an unreadable priv_key no longer hides the short auth_key
+        "v3_every_key_problem.toml",
+        [
+            (
+                11,
+                "r1",
+                "snmp.priv_key",
+                "environment variable NETWATCH_TEST_SURELY_UNSET_PRIV is not set",
+            ),
+            (9, "r1", "snmp.auth_key", "auth_key is shorter than 8 characters"),
+        ],
+    ),
+    (
+        # reported once, where it is written, not at each device's [[devices]] line
+        "defaults_secret_missing.toml",
+        [
+            (
+                5,
+                None,
+                "defaults.snmp.community",
+                "environment variable NETWATCH_TEST_SURELY_UNSET is not set "
+                "(used by 2 devices: 'r1', 'r2')",
+            )
+        ],
+    ),
+    (
+        "group_unknown_profile.toml",
+        [
+            (
+                5,
+                None,
+                "groups.tower-north.profile",
+                f"unknown profile 'airOS' (did you mean 'airos'?); known: {_known_list()} "
+                "(used by 2 devices: 'cpe-1', 'cpe-2')",
+            )
+        ],
+    ),
+    (
+        "route_key_missing.toml",
+        [
+            (
+                2,
+                None,
+                "pagerduty.routing_key",
+                "environment variable NETWATCH_TEST_SURELY_UNSET is not set",
+            ),
+            (
+                10,
+                None,
+                "paging.routes[2].routing_key",
+                "environment variable NETWATCH_TEST_SURELY_UNSET_CORE is not set",
+            ),
+        ],
+    ),
+    (
+        "route_key_clear_text.toml",
+        [
+            (
+                9,
+                None,
+                "paging.routes[2].routing_key",
+                "routing_key must be a reference (env:NAME or file:PATH); "
+                "never put the secret itself in the inventory",
+            )
+        ],
+    ),
+    (
+        "routing_key_wrong_shape.toml",
+        [
+            (
+                2,
+                None,
+                "pagerduty.routing_key",
+                "the routing key read from file:routing_key_wrong_shape.txt is not 32 letters "
+                "and digits (a PagerDuty Events API v2 integration key)",
+            )
+        ],
+    ),
+    (
+        "device_messages.toml",
+        [
+            (
+                2,
+                "-r1",
+                "id",
+                "id may contain letters, digits and . _ : / @ - and must start with a letter "
+                "or digit",
+            ),
+            (5, "r2", "address", "address is required"),
+            (11, "r3", "tags", 'must be a list, like ["a", "b"]'),
+            (12, "r3", "page_from", "must be 'warning' or 'critical'"),
+            (15, "r3", "snmp.version", "must be '1', '2c' or '3'"),
+        ],
+    ),
+    (
+        "unclosed_string.toml",
+        [
+            (
+                2,
+                None,
+                None,
+                "TOML syntax: Illegal character '\\n' (a string is not closed: add the "
+                "closing quote)",
+            )
+        ],
+    ),
+    (
+        "numeric_looking_addresses.toml",
+        [
+            (
+                6,
+                "r1",
+                "address",
+                "'0x7f.1' looks like an IPv4 address in hex or short form; write four decimal "
+                "numbers (a.b.c.d)",
+            ),
+            (
+                10,
+                "r2",
+                "address",
+                "'router.123' is not a valid DNS name: its last label is all digits",
+            ),
+            (
+                14,
+                "r3",
+                "address",
+                "'0x7f000001' looks like an IPv4 address in hex or short form; write four "
+                "decimal numbers (a.b.c.d)",
+            ),
+        ],
+    ),
+    (
         "several_errors.toml",
         [
             (6, "r1", "address", "'999.999.999.999' is not a valid IPv4 address"),
@@ -148,7 +313,7 @@ def _problems(path: Path) -> list[Problem]:
 
 @pytest.mark.parametrize(("name", "expected"), INVALID, ids=[case[0] for case in INVALID])
 def test_invalid_inventory_reports_exact_problems(name: str, expected: list[Expected]) -> None:
-    assert "NETWATCH_TEST_SURELY_UNSET" not in os.environ
+    assert not [name for name in os.environ if name.startswith("NETWATCH_TEST_SURELY_UNSET")]
     path = DATA / name
     problems = _problems(path)
     assert [(p.line, p.device, p.field, p.message) for p in problems] == expected
@@ -362,8 +527,9 @@ def test_env_reference_is_exact_bytes(monkeypatch: pytest.MonkeyPatch, secret: b
 )
 def test_file_reference_is_exact_bytes(tmp_path: Path, content: bytes, expected: bytes) -> None:
     (tmp_path / "secret").write_bytes(content)
+    (tmp_path / "routing").write_bytes(ROUTING_KEY + b"\n")
     text = (
-        '[pagerduty]\nrouting_key = "file:secret"\n\n'
+        '[pagerduty]\nrouting_key = "file:routing"\n\n'
         '[[devices]]\nid = "r1"\naddress = "192.0.2.1"\nprofile = "linux"\n'
         f'snmp = {{ community = "file:{tmp_path / "secret"}" }}\n'
     )
@@ -372,7 +538,7 @@ def test_file_reference_is_exact_bytes(tmp_path: Path, content: bytes, expected:
     (device,) = inventory.devices
     assert device.snmp is not None and device.snmp.community is not None
     assert device.snmp.community.get_secret_value() == expected
-    assert inventory.routing_key == expected
+    assert inventory.routing_key == ROUTING_KEY
 
 
 def test_short_key_from_file_is_rejected_after_resolution(tmp_path: Path) -> None:
@@ -409,7 +575,7 @@ def test_same_address_and_port_twice_is_a_warning() -> None:
     inventory = parse_inventory(text, Path("t.toml"))
     assert [d.id for d in inventory.devices] == ["a", "b"]
     assert [(w.line, w.device, w.field, w.message) for w in inventory.warnings] == [
-        (8, "b", "address", "same address and port as device 'a' (added twice?)")
+        (8, "b", "address", "same address as device 'a' (added twice?)")
     ]
 
 
@@ -556,3 +722,146 @@ def test_any_valid_inventory_round_trips(devices: list[dict[str, object]]) -> No
             assert device.snmp is None
         else:
             assert device.snmp is not None and device.snmp.port == given_device["port"]
+
+
+# ---- added for issue 3's validation promises -------------------------------------------------
+
+
+def test_secret_file_open_to_others_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "community").write_bytes(b"Link$ysRO\n")
+    (tmp_path / "community").chmod(0o644)
+    (tmp_path / "routing").write_bytes(ROUTING_KEY)
+    (tmp_path / "routing").chmod(0o600)
+    text = (
+        '[pagerduty]\nrouting_key = "file:routing"\n'
+        '[defaults]\nprofile = "linux"\n[defaults.snmp]\ncommunity = "file:community"\n'
+        '[[devices]]\nid = "r1"\naddress = "192.0.2.1"\n'
+        '[[devices]]\nid = "r2"\naddress = "192.0.2.2"\n'
+    )
+    inventory = parse_inventory(text, tmp_path / "devices.toml")
+    assert len(inventory.devices) == 2
+    # once, where the reference is written, not once per device
+    assert [(w.line, w.device, w.field, w.message) for w in inventory.warnings] == [
+        (
+            6,
+            None,
+            "defaults.snmp.community",
+            f"secret file {tmp_path / 'community'} can be read by other users (mode 0644): "
+            f"chmod 600 {tmp_path / 'community'}",
+        )
+    ]
+    assert "Link$ysRO" not in " ".join(str(w) for w in inventory.warnings)
+    (tmp_path / "community").chmod(0o600)
+    assert parse_inventory(text, tmp_path / "devices.toml").warnings == ()
+
+
+def test_secret_values_never_appear_in_any_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {
+        "NW_TEST_AUTH": "Au7h$hrt",  # 8 characters: valid
+        "NW_TEST_PRIV": "Pr1v",  # too short
+        "NW_TEST_ROUTING": "Routing-Key-With-Dashes-0123456789",  # not a routing key
+        "NW_TEST_COMMUNITY": "C0mmun1ty#x",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "loose").write_text("Fi1e$ecret\n")
+    (tmp_path / "loose").chmod(0o640)
+    text = (
+        '[pagerduty]\nrouting_key = "env:NW_TEST_ROUTING"\n'
+        '[[paging.routes]]\ntags = ["x"]\nrouting_key = "env:NW_TEST_ROUTING"\n'
+        '[defaults.snmp]\ncommunity = "env:NW_TEST_COMMUNITY"\n'
+        '[[devices]]\nid = "v3"\naddress = "192.0.2.1"\nprofile = "linux"\n'
+        '[devices.snmp]\nversion = "3"\nuser = "mon"\nauth_protocol = "SHA"\n'
+        'auth_key = "env:NW_TEST_AUTH"\npriv_protocol = "AES"\npriv_key = "env:NW_TEST_PRIV"\n'
+        '[[devices]]\nid = "v2"\naddress = "192.0.2.1"\nprofile = "linux"\n'
+        'snmp = { community = "file:loose", version = "9" }\n'
+    )
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory(text, tmp_path / "devices.toml")
+    shown = str(caught.value) + repr(caught.value.problems)
+    assert [p.field for p in caught.value.problems] == [
+        "snmp.priv_key",
+        "snmp.version",
+        "pagerduty.routing_key",
+        "paging.routes[1].routing_key",
+    ]
+    for value in [*secrets.values(), "Fi1e$ecret"]:
+        assert value not in shown
+
+
+def test_relations_are_checked_over_devices_that_do_not_resolve() -> None:
+    text = (
+        '[[devices]]\nid = "a"\naddress = "999.1.1.1"\nparent = "b"\n'
+        '[[devices]]\nid = "b"\naddress = "192.0.2.2"\nthreshhold = 1\nparent = "a"\n'
+        '[[devices]]\nid = "c"\naddress = "192.0.2.3"\nprofile = "nope"\nparent = "typo"\n'
+    )
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory(text, Path("t.toml"))
+    assert [(p.line, p.device, p.field) for p in caught.value.problems][-2:] == [
+        (14, "c", "parent"),
+        (4, "a", "parent"),  # the cycle a -> b -> a, though neither resolves
+    ]
+    assert caught.value.problems[-1].message == "parent cycle: a -> b -> a"
+
+
+def test_group_with_problems_still_lets_its_devices_be_checked() -> None:
+    text = (
+        '[groups.g]\nprofile = "linux"\nhold_dwon = "1m"\n'
+        '[[devices]]\nid = "a"\naddress = "192.0.2.300"\ngroup = "g"\n'
+        '[[devices]]\nid = "a"\naddress = "192.0.2.2"\ngroup = "g"\n'
+    )
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory(text, Path("t.toml"))
+    assert [(p.line, p.device, p.field) for p in caught.value.problems] == [
+        (3, None, "groups.g.hold_dwon"),
+        (6, "a", "address"),
+        (9, "a", "id"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("second", "warned"),
+    [
+        # same address, same SNMP port (written differently): added twice
+        ('address = "2001:DB8:0::1"\nprofile = "linux"', "same address and port as device 'a'"),
+        ('address = "2001:db8::1"\nprofile = "linux"\nsnmp_port = 161', "same address and port"),
+        # ping-only has no port: the same address is the same device
+        ('address = "2001:db8::1"\nprofile = "ping-only"', "same address as device 'a'"),
+        # same address, other ports: allowed
+        ('address = "2001:db8::1"\nprofile = "linux"\nsnmp_port = 1161', None),
+        ('address = "2001:db8::2"\nprofile = "linux"', None),
+    ],
+)
+def test_same_address_warnings(second: str, warned: str | None) -> None:
+    text = (
+        '[defaults.snmp]\ncommunity = "public"\n'
+        '[[devices]]\nid = "a"\naddress = "2001:db8::1"\nprofile = "linux"\n'
+        f'[[devices]]\nid = "b"\n{second}\n'
+    )
+    inventory = parse_inventory(text, Path("t.toml"))
+    assert len(inventory.devices) == 2
+    messages = [(w.device, w.field, w.message) for w in inventory.warnings]
+    if warned is None:
+        assert messages == []
+    else:
+        ((device, field, message),) = messages
+        assert (device, field) == ("b", "address") and message.startswith(warned)
+
+
+def test_two_ping_only_devices_at_one_name_are_warned_about() -> None:
+    text = (
+        '[defaults]\nprofile = "ping-only"\n'
+        '[[devices]]\nid = "a"\naddress = "Router.Example.net."\n'
+        '[[devices]]\nid = "b"\naddress = "router.example.net"\n'
+    )
+    inventory = parse_inventory(text, Path("t.toml"))
+    assert [w.message for w in inventory.warnings] == ["same address as device 'a' (added twice?)"]
+
+
+@pytest.mark.parametrize("address", ["0177.0.0.1.example", "0x7f.example", "1.example", "host1"])
+def test_names_with_numbers_are_still_names(address: str) -> None:
+    text = f'[[devices]]\nid = "r1"\naddress = "{address}"\nprofile = "ping-only"\n'
+    (device,) = parse_inventory(text, Path("t.toml")).devices
+    assert device.address == address

@@ -5,18 +5,20 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from netwatch.inventory.locate import SourceLines
+from netwatch.inventory.messages import field_path, people_message
 from netwatch.inventory.paging_schema import EmailSection, PagingSection
 from netwatch.inventory.schema import (
     BUILTIN_DEFAULTS,
+    USM_KEY_FIELDS,
     DeviceConfig,
     DeviceEntry,
     HttpSection,
@@ -24,8 +26,10 @@ from netwatch.inventory.schema import (
     NetwatchSection,
     PagerDutyRestSection,
     PagerDutySection,
+    SettingsLayer,
+    short_usm_key,
 )
-from netwatch.inventory.secrets import SecretReferenceError, resolve_secret
+from netwatch.inventory.secrets import SecretReferenceError, open_to_others, resolve_secret
 
 M = TypeVar("M", bound=BaseModel)
 SECRET_SNMP_FIELDS = ("community", "auth_key", "priv_key")
@@ -103,68 +107,64 @@ def parse_inventory(text: str, path: Path) -> Inventory:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InventoryError([_toml_problem(exc, text, path)]) from None
-    lines = SourceLines(text)
-    problems: list[Problem] = []
+    loader = _Loader(path, SourceLines(text))
 
     top = {key: value for key, value in raw.items() if key != "devices"}
-    file_model = _validate(InventoryFile, top, path, lines, problems, table=None)
-    if not isinstance(raw.get("devices", []), list):
-        problems.append(
+    file_model = loader.validate(InventoryFile, top)
+    entries = raw.get("devices", [])
+    if not isinstance(entries, list):
+        loader.problems.append(
             Problem(
                 path,
                 "`devices` must be an array of tables: write [[devices]], not [devices]",
-                lines.table_line("devices"),
+                loader.lines.table_line("devices"),
             )
         )
-    if file_model is None or problems:
-        raise InventoryError(problems)
+        entries = []
 
+    # Each device is still checked when [defaults] or a group is broken: one run of
+    # check-config lists every problem, not the first layer's.
+    layers = _usable_layers(raw, file_model)
     profiles = known_profiles()
     shared = SharedSettings()
     devices: list[DeviceConfig] = []
-    for index, entry in enumerate(raw.get("devices", [])):
-        device = _resolve_device(index, entry, file_model, path, lines, profiles, problems)
+    for index, entry in enumerate(entries):
+        device = loader.device(index, entry, layers, profiles)
         if device is not None:
             devices.append(shared.share(device))
+    loader.report_layer_issues()
+    loader.check_relations(entries, devices)
+    if file_model is None:
+        raise InventoryError(loader.problems)
 
-    warnings: list[Problem] = []
-    _check_relations(devices, raw.get("devices", []), path, lines, problems, warnings)
-
-    routing_key = None
-    if file_model.pagerduty.routing_key:
-        try:
-            routing_key = resolve_secret(file_model.pagerduty.routing_key, base_dir=path.parent)
-        except SecretReferenceError as exc:
-            line = lines.key_line("routing_key", table="pagerduty")
-            problems.append(Problem(path, str(exc), line, field="pagerduty.routing_key"))
+    routing_key = loader.top_secret(
+        file_model.pagerduty.routing_key, "pagerduty.routing_key", ("pagerduty",), "routing_key"
+    )
+    if routing_key is not None and file_model.pagerduty.routing_key is not None:
+        loader.check_routing_key(
+            routing_key, file_model.pagerduty.routing_key, "pagerduty.routing_key", ("pagerduty",)
+        )
     rest = file_model.pagerduty_rest
-    api_token = None
+    api_token = loader.top_secret(
+        rest.api_token, "pagerduty_rest.api_token", ("pagerduty_rest",), "api_token"
+    )
     webhook_secrets: list[bytes] = []
-    for name, reference in [("api_token", rest.api_token)] + [
-        ("webhook_secrets", ref) for ref in rest.webhook_secrets
-    ]:
-        if reference is None:
-            continue
-        try:
-            value = resolve_secret(reference, base_dir=path.parent)
-        except SecretReferenceError as exc:
-            line = lines.key_line(name, table="pagerduty_rest")
-            problems.append(Problem(path, str(exc), line, field=f"pagerduty_rest.{name}"))
-            continue
-        if name == "api_token":
-            api_token = value
-        else:
+    for reference in rest.webhook_secrets:
+        value = loader.top_secret(
+            reference, "pagerduty_rest.webhook_secrets", ("pagerduty_rest",), "webhook_secrets"
+        )
+        if value is not None:
             webhook_secrets.append(value)
-    route_keys, smtp_password = _paging_secrets(file_model, routing_key, path, lines, problems)
-    if problems:
-        raise InventoryError(problems)
+    route_keys, smtp_password = _paging_secrets(file_model, routing_key, loader)
+    if loader.problems:
+        raise InventoryError(loader.problems)
     return Inventory(
         source=path,
         settings=file_model.netwatch,
         pagerduty=file_model.pagerduty,
         routing_key=routing_key,
         devices=tuple(devices),
-        warnings=tuple(warnings),
+        warnings=tuple(loader.warnings),
         http=file_model.http,
         pagerduty_rest=rest,
         api_token=api_token,
@@ -177,117 +177,41 @@ def parse_inventory(text: str, path: Path) -> Inventory:
 
 
 def _paging_secrets(
-    file_model: InventoryFile,
-    default_key: bytes | None,
-    path: Path,
-    lines: SourceLines,
-    problems: list[Problem],
+    file_model: InventoryFile, default_key: bytes | None, loader: _Loader
 ) -> tuple[tuple[bytes | None, ...], bytes | None]:
     """The routing key of each routing rule and the SMTP password, resolved."""
     keys: list[bytes | None] = []
     for index, rule in enumerate(file_model.paging.routes):
-        if rule.routing_key is None:
-            keys.append(None)
-            continue
-        try:
-            keys.append(resolve_secret(rule.routing_key, base_dir=path.parent))
-        except SecretReferenceError as exc:
-            line = lines.key_line("routing_key", table="paging.routes")
-            problems.append(Problem(path, str(exc), line, field=f"paging.routes.{index + 1}"))
-            keys.append(None)
+        name = f"paging.routes[{index + 1}].routing_key"
+        key = loader.top_secret(rule.routing_key, name, ("paging", "routes", index), "routing_key")
+        if key is not None and rule.routing_key is not None:
+            loader.check_routing_key(key, rule.routing_key, name, ("paging", "routes", index))
+        keys.append(key)
     if file_model.paging.routes and default_key is None and file_model.pagerduty.routing_key:
         pass  # its own problem is already reported
     elif file_model.paging.routes and default_key is None:
-        problems.append(
+        loader.problems.append(
             Problem(
-                path,
+                loader.path,
                 "[[paging.routes]] needs [pagerduty] routing_key as the default for devices"
                 " no rule matches",
-                lines.table_line("pagerduty"),
+                loader.lines.table_line("pagerduty"),
                 field="pagerduty.routing_key",
             )
         )
-    password = None
     email = file_model.email
-    if email is not None and email.password is not None:
-        try:
-            password = resolve_secret(email.password, base_dir=path.parent)
-        except SecretReferenceError as exc:
-            line = lines.key_line("password", table="email")
-            problems.append(Problem(path, str(exc), line, field="email.password"))
+    password = None
+    if email is not None:
+        password = loader.top_secret(email.password, "email.password", ("email",), "password")
     return tuple(keys), password
 
 
-def _resolve_device(
-    index: int,
-    entry: Any,
-    file_model: InventoryFile,
-    path: Path,
-    lines: SourceLines,
-    profiles: frozenset[str],
-    problems: list[Problem],
-) -> DeviceConfig | None:
-    line = lines.device_line(index)
-    if not isinstance(entry, dict):
-        problems.append(Problem(path, "each [[devices]] entry must be a table", line))
-        return None
-    label = str(entry.get("id", f"#{index + 1}"))
-    parsed = _validate(DeviceEntry, entry, path, lines, problems, device=(index, label))
-    if parsed is None:
-        return None
-    layers: list[Mapping[str, Any]] = [BUILTIN_DEFAULTS, _dump(file_model.defaults)]
-    if parsed.group is not None:
-        group = file_model.groups.get(parsed.group)
-        if group is None:
-            problems.append(
-                Problem(
-                    path,
-                    f"unknown group {parsed.group!r}",
-                    lines.key_line("group", device_index=index),
-                    label,
-                    "group",
-                )
-            )
-            return None
-        layers.append(_dump(group))
-    layers.append(_dump(parsed))
-    merged = _deep_merge(layers)
-    merged.setdefault("name", merged["id"])
-    snmp_port = merged.pop("snmp_port", None)
-    if snmp_port is not None:
-        merged["snmp"]["port"] = snmp_port
-    if merged["profile"] not in profiles:
-        problems.append(
-            Problem(
-                path,
-                f"unknown profile {merged['profile']!r}; known: {', '.join(sorted(profiles))}",
-                lines.key_line("profile", device_index=index),
-                label,
-                "profile",
-            )
-        )
-        return None
-    if merged["profile"] == PING_ONLY:
-        merged["snmp"] = None
-    else:
-        for secret_field in SECRET_SNMP_FIELDS:
-            value = merged["snmp"].get(secret_field)
-            if value is None:
-                continue
-            try:
-                merged["snmp"][secret_field] = resolve_secret(value, base_dir=path.parent)
-            except SecretReferenceError as exc:
-                problems.append(
-                    Problem(
-                        path,
-                        str(exc),
-                        lines.key_line(secret_field, device_index=index),
-                        label,
-                        f"snmp.{secret_field}",
-                    )
-                )
-                return None
-    return _validate(DeviceConfig, merged, path, lines, problems, device=(index, label))
+# Where a setting is written: ("defaults",), ("groups", NAME), or the device itself.
+LayerName: TypeAlias = tuple[str, ...]
+DEVICE: LayerName = ()
+# Stands in for a secret that could not be read, so the device's other checks still run.
+_PLACEHOLDER_SECRET = b"\0" * 8
+_ROUTING_KEY = re.compile(rb"[A-Za-z0-9]{32}")
 
 
 class SharedSettings:
@@ -313,94 +237,462 @@ class SharedSettings:
         return device.model_copy(update=replaced) if replaced else device
 
 
-def _check_relations(
-    devices: list[DeviceConfig],
-    entries: list[Any],
-    path: Path,
-    lines: SourceLines,
-    problems: list[Problem],
-    warnings: list[Problem],
-) -> None:
-    first_index: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        device_id = entry.get("id") if isinstance(entry, dict) else None
-        if not isinstance(device_id, str):
-            continue
-        if device_id in first_index:
-            problems.append(
-                Problem(
-                    path,
-                    "duplicate id (first defined at line "
-                    f"{lines.device_line(first_index[device_id])})",
-                    lines.key_line("id", device_index=index),
-                    device_id,
-                    "id",
-                )
-            )
-        else:
-            first_index[device_id] = index
+@dataclass(frozen=True)
+class _Layers:
+    """The validated `[defaults]` and groups; None where that table has problems of its own."""
 
-    by_id = {device.id: device for device in devices}
-    seen_endpoint: dict[tuple[str, int], str] = {}
-    for device in devices:
-        device_index = first_index.get(device.id)
-        parent_line = lines.key_line("parent", device_index=device_index)
-        if device.parent is not None:
-            if device.parent == device.id:
-                problems.append(
-                    Problem(
-                        path, "a device cannot be its own parent", parent_line, device.id, "parent"
-                    )
-                )
-            elif device.parent not in by_id and device.parent not in first_index:
-                problems.append(
-                    Problem(
-                        path,
-                        f"parent {device.parent!r} is not a device in this inventory",
-                        parent_line,
-                        device.id,
-                        "parent",
-                    )
-                )
-        port = device.snmp.port if device.snmp else 161
-        endpoint = (device.address.lower(), port)
-        if endpoint in seen_endpoint:
-            warnings.append(
-                Problem(
-                    path,
-                    f"same address and port as device {seen_endpoint[endpoint]!r} (added twice?)",
-                    lines.key_line("address", device_index=device_index),
-                    device.id,
-                    "address",
-                )
-            )
-        else:
-            seen_endpoint[endpoint] = device.id
+    defaults: dict[str, Any] | None
+    groups: dict[str, dict[str, Any] | None] | None
 
-    for cycle in _parent_cycles(by_id):
-        first = cycle[0]
-        cycle_index = first_index.get(first)
-        problems.append(
+
+def _usable_layers(raw: Mapping[str, Any], file_model: InventoryFile | None) -> _Layers:
+    if file_model is not None:
+        return _Layers(
+            _dump(file_model.defaults), {n: _dump(g) for n, g in file_model.groups.items()}
+        )
+    groups = raw.get("groups", {})
+    return _Layers(
+        _quietly(SettingsLayer, raw.get("defaults", {})),
+        {name: _quietly(SettingsLayer, group) for name, group in groups.items()}
+        if isinstance(groups, dict)
+        else None,
+    )
+
+
+def _quietly(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
+    try:
+        return _dump(model.model_validate(data))
+    except ValidationError:
+        return None
+
+
+class _Loader:
+    """Collects problems and warnings while an inventory is checked."""
+
+    def __init__(self, path: Path, lines: SourceLines) -> None:
+        self.path = path
+        self.lines = lines
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self._secrets: dict[str, bytes | SecretReferenceError] = {}
+        # one problem per wrong inherited value, naming the devices it breaks
+        self._layer_issues: dict[tuple[LayerName, tuple[int | str, ...], str], list[str]] = {}
+        self._warned_files: set[Path] = set()
+
+    # ---- validation and location ----
+
+    def validate(
+        self, model: type[M], data: Any, *, device: tuple[int, str] | None = None
+    ) -> M | None:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False, include_input=False):
+                message = people_message(error)
+                if device is not None:
+                    self.device_problem(device, error["loc"], message)
+                else:
+                    self.problems.append(
+                        Problem(
+                            self.path,
+                            message,
+                            self.top_line(error["loc"]),
+                            field=field_path(error["loc"]) or None,
+                        )
+                    )
+            return None
+
+    def device_problem(
+        self, device: tuple[int, str], loc: Sequence[int | str], message: str
+    ) -> None:
+        names = [part for part in loc if isinstance(part, str)]
+        line = (
+            self.lines.key_line(names[-1], device_index=device[0])
+            if names
+            else self.lines.device_line(device[0])
+        )
+        self.problems.append(Problem(self.path, message, line, device[1], field_path(loc) or None))
+
+    def top_line(self, loc: Sequence[int | str]) -> int | None:
+        """Line of a key outside [[devices]]: inside the N-th block of an array of tables
+        (`[[paging.routes]]`) or under the deepest table header that exists."""
+        names = [part for part in loc if isinstance(part, str)]
+        for position, part in enumerate(loc):
+            if isinstance(part, int):
+                array = ".".join(str(p) for p in loc[:position])
+                after = [p for p in loc[position + 1 :] if isinstance(p, str)]
+                line = self.lines.array_key_line(array, part, after[-1] if after else None)
+                if line is not None:
+                    return line
+                break
+        return _table_key_line(self.lines, names) if names else None
+
+    # ---- secrets ----
+
+    def secret(self, reference: str) -> bytes:
+        cached = self._secrets.get(reference)
+        if cached is None:
+            try:
+                cached = resolve_secret(reference, base_dir=self.path.parent)
+            except SecretReferenceError as exc:
+                cached = exc
+            self._secrets[reference] = cached
+        if isinstance(cached, SecretReferenceError):
+            raise cached
+        return cached
+
+    def warn_if_open(
+        self, reference: str, line: int | None, device: str | None, field_name: str
+    ) -> None:
+        opened = open_to_others(reference, base_dir=self.path.parent)
+        if opened is None or opened[0] in self._warned_files:
+            return
+        self._warned_files.add(opened[0])
+        file, mode = opened
+        self.warnings.append(
             Problem(
-                path,
-                "parent cycle: " + " -> ".join([*cycle, first]),
-                lines.key_line("parent", device_index=cycle_index),
-                first,
-                "parent",
+                self.path,
+                f"secret file {file} can be read by other users (mode {mode:04o}): "
+                f"chmod 600 {file}",
+                line,
+                device,
+                field_name,
             )
         )
 
+    def top_secret(
+        self, reference: str | None, name: str, loc: tuple[int | str, ...], key: str
+    ) -> bytes | None:
+        if reference is None:
+            return None
+        line = self.top_line((*loc, key))
+        try:
+            value = self.secret(reference)
+        except SecretReferenceError as exc:
+            self.problems.append(Problem(self.path, str(exc), line, field=name))
+            return None
+        self.warn_if_open(reference, line, None, name)
+        return value
 
-def _parent_cycles(by_id: Mapping[str, DeviceConfig]) -> Iterable[list[str]]:
+    def check_routing_key(
+        self, key: bytes, reference: str, name: str, loc: tuple[int | str, ...]
+    ) -> None:
+        # Never show the value: only where it was read from.
+        if not _ROUTING_KEY.fullmatch(key):
+            self.problems.append(
+                Problem(
+                    self.path,
+                    f"the routing key read from {reference} is not 32 letters and digits"
+                    " (a PagerDuty Events API v2 integration key)",
+                    self.top_line((*loc, "routing_key")),
+                    field=name,
+                )
+            )
+
+    def _device_secret(
+        self, index: int, label: str, field_name: str, reference: str
+    ) -> bytes | None:
+        line = self.lines.key_line(field_name, device_index=index)
+        try:
+            value = self.secret(reference)
+        except SecretReferenceError as exc:
+            self.problems.append(Problem(self.path, str(exc), line, label, f"snmp.{field_name}"))
+            return None
+        self.warn_if_open(reference, line, label, f"snmp.{field_name}")
+        return value
+
+    def _layer_secret(
+        self, layer: LayerName, field_name: str, reference: str, label: str
+    ) -> bytes | None:
+        try:
+            value = self.secret(reference)
+        except SecretReferenceError as exc:
+            self.layer_issue(layer, ("snmp", field_name), str(exc), label)
+            return None
+        line = _table_key_line(self.lines, [*layer, "snmp", field_name])
+        self.warn_if_open(reference, line, None, field_path([*layer, "snmp", field_name]))
+        return value
+
+    # ---- wrong values written in [defaults] or a group ----
+
+    def layer_issue(
+        self, layer: LayerName, loc: tuple[int | str, ...], message: str, device: str
+    ) -> None:
+        self._layer_issues.setdefault((layer, loc, message), []).append(device)
+
+    def report_layer_issues(self) -> None:
+        for (layer, loc, message), devices in self._layer_issues.items():
+            names = [*layer, *(part for part in loc if isinstance(part, str))]
+            self.problems.append(
+                Problem(
+                    self.path,
+                    f"{message} ({_used_by(devices)})",
+                    _table_key_line(self.lines, names),
+                    field=field_path([*layer, *loc]),
+                )
+            )
+        self._layer_issues.clear()
+
+    # ---- devices ----
+
+    def device(
+        self, index: int, entry: Any, layers: _Layers, profiles: frozenset[str]
+    ) -> DeviceConfig | None:
+        if not isinstance(entry, dict):
+            problem = "each [[devices]] entry must be a table"
+            self.problems.append(Problem(self.path, problem, self.lines.device_line(index)))
+            return None
+        label = str(entry.get("id", f"#{index + 1}"))
+        parsed = self.validate(DeviceEntry, entry, device=(index, label))
+        own_profile = entry.get("profile")
+        if isinstance(own_profile, str) and own_profile not in profiles:
+            self.problems.append(
+                Problem(
+                    self.path,
+                    _unknown_profile(own_profile, profiles),
+                    self.lines.key_line("profile", device_index=index),
+                    label,
+                    "profile",
+                )
+            )
+            parsed = None
+        stack = None if parsed is None else self._stack(index, label, parsed, layers)
+        if stack is None:
+            # The device cannot be resolved, but its own secrets can still be checked.
+            own_snmp = entry.get("snmp")
+            if isinstance(own_snmp, dict) and own_profile != PING_ONLY:
+                for field_name in SECRET_SNMP_FIELDS:
+                    reference = own_snmp.get(field_name)
+                    if not isinstance(reference, str):
+                        continue
+                    value = self._device_secret(index, label, field_name, reference)
+                    if value is not None and field_name in USM_KEY_FIELDS:
+                        short = short_usm_key(field_name, value)
+                        if short is not None:
+                            self.device_problem((index, label), ("snmp", field_name), short)
+            return None
+        return self._resolve(index, label, stack, profiles)
+
+    def _stack(
+        self, index: int, label: str, parsed: DeviceEntry, layers: _Layers
+    ) -> list[tuple[LayerName, dict[str, Any]]] | None:
+        """The device's layers, or None when one of them has problems of its own."""
+        if layers.defaults is None:
+            return None
+        stack: list[tuple[LayerName, dict[str, Any]]] = [(("defaults",), layers.defaults)]
+        if parsed.group is not None:
+            if layers.groups is None:
+                return None
+            if parsed.group not in layers.groups:
+                self.problems.append(
+                    Problem(
+                        self.path,
+                        f"unknown group {parsed.group!r}",
+                        self.lines.key_line("group", device_index=index),
+                        label,
+                        "group",
+                    )
+                )
+                return None
+            group = layers.groups[parsed.group]
+            if group is None:
+                return None
+            stack.append((("groups", parsed.group), group))
+        stack.append((DEVICE, _dump(parsed)))
+        return stack
+
+    def _resolve(
+        self,
+        index: int,
+        label: str,
+        stack: list[tuple[LayerName, dict[str, Any]]],
+        profiles: frozenset[str],
+    ) -> DeviceConfig | None:
+        merged = _deep_merge([BUILTIN_DEFAULTS, *(layer for _, layer in stack)])
+        merged.setdefault("name", merged["id"])
+        snmp_port = merged.pop("snmp_port", None)
+        if snmp_port is not None:
+            merged["snmp"]["port"] = snmp_port
+        if merged["profile"] not in profiles:
+            # the device's own profile is checked before: this one is inherited
+            source = _source(stack, ("profile",))
+            self.layer_issue(
+                source, ("profile",), _unknown_profile(merged["profile"], profiles), label
+            )
+            return None
+        unreadable: set[str] = set()
+        if merged["profile"] == PING_ONLY:
+            merged["snmp"] = None
+        else:
+            for field_name in SECRET_SNMP_FIELDS:
+                reference = merged["snmp"].get(field_name)
+                if reference is None:
+                    continue
+                source = _source(stack, ("snmp", field_name))
+                if source == DEVICE:
+                    value = self._device_secret(index, label, field_name, reference)
+                else:
+                    value = self._layer_secret(source, field_name, reference, label)
+                if value is None:
+                    unreadable.add(field_name)
+                merged["snmp"][field_name] = _PLACEHOLDER_SECRET if value is None else value
+        try:
+            device = DeviceConfig.model_validate(merged)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False, include_input=False):
+                loc = tuple(error["loc"])
+                names = tuple(part for part in loc if isinstance(part, str))
+                if names[:1] == ("snmp",) and names[1:2] and names[1] in unreadable:
+                    continue  # already reported as unreadable
+                message = people_message(error)
+                source = _source(stack, names)
+                if source == DEVICE:
+                    self.device_problem((index, label), loc, message)
+                else:
+                    self.layer_issue(source, loc, message, label)
+            return None
+        return None if unreadable else device
+
+    # ---- relations between devices ----
+
+    def check_relations(self, entries: list[Any], devices: list[DeviceConfig]) -> None:
+        """Over every entry with an id, resolved or not: duplicates, parents, cycles."""
+        first_index: dict[str, int] = {}
+        parents: dict[str, str | None] = {}
+        for index, entry in enumerate(entries):
+            device_id = entry.get("id") if isinstance(entry, dict) else None
+            if not isinstance(device_id, str):
+                continue
+            if device_id in first_index:
+                self.problems.append(
+                    Problem(
+                        self.path,
+                        "duplicate id (first defined at line "
+                        f"{self.lines.device_line(first_index[device_id])})",
+                        self.lines.key_line("id", device_index=index),
+                        device_id,
+                        "id",
+                    )
+                )
+            else:
+                first_index[device_id] = index
+                parent = entry.get("parent")
+                parents[device_id] = parent if isinstance(parent, str) else None
+
+        for index, entry in enumerate(entries):
+            device_id = entry.get("id") if isinstance(entry, dict) else None
+            parent = entry.get("parent") if isinstance(entry, dict) else None
+            if not isinstance(device_id, str) or not isinstance(parent, str):
+                continue
+            line = self.lines.key_line("parent", device_index=index)
+            if parent == device_id:
+                message = "a device cannot be its own parent"
+            elif parent not in first_index:
+                message = f"parent {parent!r} is not a device in this inventory"
+            else:
+                continue
+            self.problems.append(Problem(self.path, message, line, device_id, "parent"))
+
+        self._same_address_warnings(devices, first_index)
+
+        for cycle in _parent_cycles(parents):
+            first = cycle[0]
+            self.problems.append(
+                Problem(
+                    self.path,
+                    "parent cycle: " + " -> ".join([*cycle, first]),
+                    self.lines.key_line("parent", device_index=first_index.get(first)),
+                    first,
+                    "parent",
+                )
+            )
+
+    def _same_address_warnings(
+        self, devices: list[DeviceConfig], first_index: Mapping[str, int]
+    ) -> None:
+        """One device added twice: the same address and SNMP port, or the same address for
+        a ping-only device (it has no port). The same address on other ports is fine."""
+        by_endpoint: dict[tuple[str, int], str] = {}
+        by_address: dict[str, str] = {}  # the first device at each address
+        ping_only: dict[str, str] = {}  # the first ping-only device at each address
+        for device in devices:
+            address = device.address.lower().removesuffix(".")
+            if device.snmp is None:
+                twin = by_address.get(address)
+                message = f"same address as device {twin!r} (added twice?)"
+            else:
+                endpoint = (address, device.snmp.port)
+                twin = by_endpoint.get(endpoint)
+                message = f"same address and port as device {twin!r} (added twice?)"
+                if twin is None:
+                    twin = ping_only.get(address)
+                    message = f"same address as device {twin!r} (added twice?)"
+                by_endpoint.setdefault(endpoint, device.id)
+            by_address.setdefault(address, device.id)
+            if device.snmp is None:
+                ping_only.setdefault(address, device.id)
+            if twin is not None and twin != device.id:
+                self.warnings.append(
+                    Problem(
+                        self.path,
+                        message,
+                        self.lines.key_line("address", device_index=first_index.get(device.id)),
+                        device.id,
+                        "address",
+                    )
+                )
+
+
+def _source(stack: list[tuple[LayerName, dict[str, Any]]], names: tuple[str, ...]) -> LayerName:
+    """The last layer that writes `names` (e.g. snmp.community); the device itself when only
+    the built-in defaults do, or nobody (a missing value belongs to the device)."""
+    if not names:
+        return DEVICE
+    for position in range(len(stack) - 1, -1, -1):
+        layer: LayerName = stack[position][0]
+        if _writes(stack[position][1], names):
+            return layer
+    return DEVICE
+
+
+def _writes(values: Mapping[str, Any], names: tuple[str, ...]) -> bool:
+    current: Any = values
+    for name in names:
+        if not isinstance(current, Mapping) or name not in current:
+            return False
+        current = current[name]
+    return True
+
+
+def _used_by(devices: list[str]) -> str:
+    unique = list(dict.fromkeys(devices))
+    if len(unique) == 1:
+        return f"used by device {unique[0]!r}"
+    shown = ", ".join(repr(d) for d in unique[:5])
+    more = f" and {len(unique) - 5} more" if len(unique) > 5 else ""
+    return f"used by {len(unique)} devices: {shown}{more}"
+
+
+def _unknown_profile(profile: str, profiles: frozenset[str]) -> str:
+    known = f"known: {', '.join(sorted(profiles))}"
+    near = [p for p in sorted(profiles) if p.lower() == profile.lower()]
+    return (
+        f"unknown profile {profile!r} (did you mean {near[0]!r}?); {known}"
+        if near
+        else (f"unknown profile {profile!r}; {known}")
+    )
+
+
+def _parent_cycles(parents: Mapping[str, str | None]) -> Iterable[list[str]]:
     reported: set[str] = set()
-    for start in by_id:
+    for start in parents:
         chain: list[str] = []
         current: str | None = start
-        while current is not None and current in by_id and current not in chain:
+        while current is not None and current in parents and current not in chain:
             if current in reported:
                 break
             chain.append(current)
-            current = by_id[current].parent
+            current = parents[current]
         if current is not None and current in chain:
             cycle = chain[chain.index(current) :]
             if len(cycle) > 1 and not reported.intersection(cycle):
@@ -408,43 +700,13 @@ def _parent_cycles(by_id: Mapping[str, DeviceConfig]) -> Iterable[list[str]]:
                 yield cycle
 
 
-def _validate(
-    model: type[M],
-    data: Any,
-    path: Path,
-    lines: SourceLines,
-    problems: list[Problem],
-    *,
-    device: tuple[int, str] | None = None,
-    table: str | None = None,
-) -> M | None:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False, include_input=False):
-            location = [str(part) for part in error["loc"] if not isinstance(part, int)]
-            field_path = ".".join(location) or None
-            key = location[-1] if location else None
-            if device is not None:
-                line = (
-                    lines.key_line(key, device_index=device[0])
-                    if key
-                    else lines.device_line(device[0])
-                )
-            elif key:
-                line = _table_key_line(lines, location)
-            else:
-                line = None
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown key (misspelled?)"
-            problems.append(Problem(path, message, line, device[1] if device else None, field_path))
-        return None
-
-
 def _table_key_line(lines: SourceLines, location: list[str]) -> int | None:
     """Line of the last key in `location` (e.g. defaults.snmp.community), looked up under the
-    deepest table header that exists: `[defaults.snmp]`, else `[defaults]` (inline tables)."""
+    deepest table header that exists: `[defaults.snmp]`, else `[defaults]` (inline tables).
+    A whole table's problem (`defaults.thresholds.cpu`) is at its own header when it has one."""
+    header = lines.table_line(".".join(location))
+    if header is not None:
+        return header
     for depth in range(len(location) - 1, 0, -1):
         line = lines.key_line(location[-1], table=".".join(location[:depth]))
         if line is not None:
@@ -477,6 +739,8 @@ def _merge_into(target: dict[str, Any], layer: Mapping[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+# tomllib's words for a string that runs to the end of its line or of the file
+_UNCLOSED_STRING = re.compile(r"Illegal character '\\n'|Unterminated string|Expected \"'\"")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)")
 
 
@@ -488,6 +752,8 @@ def _toml_problem(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> Proble
     hint = ""
     if "Cannot declare" in message or "declared" in message.lower():
         hint = " (a table declared twice: for several devices write [[devices]], not [devices])"
+    elif _UNCLOSED_STRING.search(message):
+        hint = " (a string is not closed: add the closing quote)"
     elif "Invalid value" in message or "Expected" in message:
         hint = ' (strings must be quoted: address = "192.0.2.1")'
     return Problem(path, f"TOML syntax: {message}{hint}", line)

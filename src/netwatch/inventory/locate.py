@@ -35,7 +35,7 @@ class SourceLines:
                 return None
         else:
             start = 0
-        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=|[{{,]\s*{re.escape(key)}\s*=")
+        pattern = _key_pattern(key)
         for number in range(start + 1, len(self._lines) + 1):
             line = self._lines[number - 1]
             if number > start + 1 and device_index is not None and _ARRAY_HEADER.match(line):
@@ -47,9 +47,40 @@ class SourceLines:
                 return number
         return start or None
 
+    def array_key_line(self, array: str, index: int, key: str | None) -> int | None:
+        """Line of `key = ...` in the index-th `[[array]]` block (its header line if the key
+        is not written there), e.g. the second `[[paging.routes]]`."""
+        starts = [
+            number
+            for number, line in enumerate(self._lines, 1)
+            if (match := _TABLE_HEADER.match(line))
+            and line.lstrip().startswith("[[")
+            and match.group(1).replace(" ", "") == array
+        ]
+        if not 0 <= index < len(starts):
+            return None
+        start = starts[index]
+        if key is None:
+            return start
+        pattern = _key_pattern(key)
+        for number in range(start + 1, len(self._lines) + 1):
+            line = self._lines[number - 1]
+            header = _TABLE_HEADER.match(line)
+            if header and not header.group(1).replace(" ", "").startswith(array + "."):
+                break
+            if pattern.search(line):
+                return number
+        return start
+
     def table_line(self, table: str) -> int | None:
         for number, line in enumerate(self._lines, 1):
             match = _TABLE_HEADER.match(line)
             if match and match.group(1).replace(" ", "") == table:
                 return number
         return None
+
+
+def _key_pattern(key: str) -> re.Pattern[str]:
+    """`key =`, `"key" =`, a dotted `snmp.key =`, or `key =` inside an inline table."""
+    name = re.escape(key)
+    return re.compile(rf'^\s*(?:[A-Za-z0-9_\-"]+\.)*"?{name}"?\s*=|[{{,]\s*{name}\s*=')

@@ -27,6 +27,7 @@ from netwatch.inventory.windows import MaintenanceWindow
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
+_NUMBER_LIKE = re.compile(r"^(?:0[xX][0-9A-Fa-f]*|[0-9]+)$")
 
 
 def check_address(value: str) -> str:
@@ -47,18 +48,28 @@ def check_address(value: str) -> str:
     name = text.removesuffix(".")
     if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.match(p) for p in name.split(".")):
         raise ValueError(f"{value!r} is neither an IP address nor a valid DNS name")
+    labels = name.split(".")
+    # `0x7f.1`, `0177.0.0.1`: inet_aton would read these as 127.0.0.1; nobody means that.
+    if all(_NUMBER_LIKE.match(label) for label in labels):
+        raise ValueError(
+            f"{value!r} looks like an IPv4 address in hex or short form; write four decimal"
+            " numbers (a.b.c.d)"
+        )
+    if labels[-1].isdigit():
+        raise ValueError(f"{value!r} is not a valid DNS name: its last label is all digits")
     return text
 
 
-def _field_error(model: str, field_name: str, message: str) -> ValidationError:
-    """A model-level check reported against the field it is about, so the inventory error
-    names `snmp.auth_key` (and its line), not just `snmp`."""
-    detail = InitErrorDetails(
-        type=PydanticCustomError("value_error", message),
-        loc=(field_name,),
-        input=None,
-    )
-    return ValidationError.from_exception_data(model, [detail])
+def _field_errors(model: str, problems: list[tuple[str, str]]) -> ValidationError:
+    """Model-level checks reported against the fields they are about, so the inventory error
+    names `snmp.auth_key` (and its line), not just `snmp`; every one of them at once."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("value_error", message), loc=(field_name,), input=None
+        )
+        for field_name, message in problems
+    ]
+    return ValidationError.from_exception_data(model, details)
 
 
 class Threshold(StrictModel):
@@ -148,7 +159,8 @@ class SettingsLayer(StrictModel):
 class DeviceEntry(SettingsLayer):
     id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@\-]*$")
     name: str | None = None
-    address: str
+    # checked here too, so a bad address is reported even when the device's layers are broken
+    address: Annotated[str, BeforeValidator(check_address)]
     parent: str | None = None
     group: str | None = None
     # Shorthand for [devices.snmp] port, for the common case of one agent on a forwarded port.
@@ -255,6 +267,14 @@ class Thresholds(StrictModel):
     rtt: Threshold
 
 
+USM_KEY_FIELDS = ("auth_key", "priv_key")
+
+
+def short_usm_key(field_name: str, key: bytes) -> str | None:
+    # RFC 3414: USM passphrases shorter than 8 octets are refused by agents.
+    return f"{field_name} is shorter than 8 characters" if len(key) < 8 else None
+
+
 class SnmpSettings(StrictModel):
     version: Literal["1", "2c", "3"]
     port: int = Field(ge=1, le=65535)
@@ -269,26 +289,28 @@ class SnmpSettings(StrictModel):
 
     @model_validator(mode="after")
     def _credentials_fit_version(self) -> SnmpSettings:
-        def problem(field_name: str, message: str) -> ValidationError:
-            return _field_error("SnmpSettings", field_name, message)
-
+        problems: list[tuple[str, str]] = []
         if self.version in ("1", "2c"):
             if self.community is None:
-                raise problem("community", f"SNMP v{self.version} needs a community")
-            return self
-        if not self.user:
-            raise problem("user", "SNMP v3 needs a user")
-        if self.auth_protocol and not self.auth_key:
-            raise problem("auth_key", "auth_protocol is set but auth_key is missing")
-        if self.priv_protocol and not self.priv_key:
-            raise problem("priv_key", "priv_protocol is set but priv_key is missing")
-        if self.priv_protocol and not self.auth_protocol:
-            raise problem("auth_protocol", "priv_protocol needs an auth_protocol (authPriv)")
-        for field_name in ("auth_key", "priv_key"):
-            key = getattr(self, field_name)
-            # RFC 3414: USM passphrases shorter than 8 octets are refused by agents.
-            if key is not None and len(key.get_secret_value()) < 8:
-                raise problem(field_name, f"{field_name} is shorter than 8 characters")
+                problems.append(("community", f"SNMP v{self.version} needs a community"))
+        else:
+            if not self.user:
+                problems.append(("user", "SNMP v3 needs a user"))
+            if self.auth_protocol and not self.auth_key:
+                problems.append(("auth_key", "auth_protocol is set but auth_key is missing"))
+            if self.priv_protocol and not self.priv_key:
+                problems.append(("priv_key", "priv_protocol is set but priv_key is missing"))
+            if self.priv_protocol and not self.auth_protocol:
+                problems.append(
+                    ("auth_protocol", "priv_protocol needs an auth_protocol (authPriv)")
+                )
+            for field_name in USM_KEY_FIELDS:
+                key = getattr(self, field_name)
+                short = None if key is None else short_usm_key(field_name, key.get_secret_value())
+                if short is not None:
+                    problems.append((field_name, short))
+        if problems:
+            raise _field_errors("SnmpSettings", problems)
         return self
 
 

@@ -32,9 +32,7 @@ def resolve_secret(value: str, *, base_dir: Path) -> bytes:
             raise SecretReferenceError(f"environment variable {name} is not set")
         return raw
     if value.startswith("file:"):
-        path = Path(value[len("file:") :]).expanduser()
-        if not path.is_absolute():
-            path = base_dir / path
+        path = _file_path(value, base_dir)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -43,3 +41,21 @@ def resolve_secret(value: str, *, base_dir: Path) -> bytes:
             return data[:-2]
         return data.removesuffix(b"\n")
     return value.encode()
+
+
+def _file_path(value: str, base_dir: Path) -> Path:
+    path = Path(value[len("file:") :]).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def open_to_others(value: str, *, base_dir: Path) -> tuple[Path, int] | None:
+    """The file and its mode, when a `file:` secret can be read (or changed) by the file's
+    group or by everyone: the secret is only as safe as the file."""
+    if not value.startswith("file:"):
+        return None
+    path = _file_path(value, base_dir)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    return (path, mode) if mode & 0o077 else None
