@@ -52,3 +52,35 @@ def test_show_device_resolves_layers_and_masks_secrets(
     assert '"port": 1161' in out
     assert SECRET not in out
     assert main(["show-device", "nope", "--config", str(path)]) == 1
+
+
+def test_check_config_takes_config_like_the_other_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "one.toml"
+    path.write_text('[[devices]]\nid = "a"\naddress = "192.0.2.1"\nprofile = "ping-only"\n')
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: OK, 1 device\n")
+    assert main(["check-config", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: OK, 1 device\n")
+    with pytest.raises(SystemExit):
+        main(["check-config", str(path), "--config", str(tmp_path / "other.toml")])
+
+
+def test_check_config_prints_warnings_and_still_succeeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "devices.toml"
+    path.write_text(
+        '[defaults]\nprofile = "ping-only"\n'
+        '[[devices]]\nid = "a"\naddress = "192.0.2.1"\n'
+        '[[devices]]\nid = "a-again"\naddress = "192.0.2.1"\n'
+    )
+    assert main(["check-config", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "OK, 2 devices" in captured.out
+    assert "1 warning(s)" in captured.out
+    assert (
+        f"warning: {path}:8: device 'a-again': field 'address': same address as device 'a'"
+        in captured.err
+    )

@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     check = commands.add_parser("check-config", help="validate an inventory and summarise it")
-    check.add_argument("config", type=Path, nargs="?", default=DEFAULT_CONFIG)
+    check.add_argument("config", type=Path, nargs="?", default=None)
+    # --config as in every other command; the positional stays for existing scripts
+    check.add_argument("--config", dest="config_option", type=Path, default=None)
 
     show = commands.add_parser("show-device", help="print a device's resolved settings")
     show.add_argument("device_id")
@@ -83,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(args.config, args.cycle_stats)
     if args.command == "check-config":
-        return _check_config(args.config)
+        if args.config and args.config_option and args.config != args.config_option:
+            parser.error("check-config: give the inventory once (PATH or --config PATH)")
+        return _check_config(args.config_option or args.config or DEFAULT_CONFIG)
     if args.command == "show-device":
         return _show_device(args.config, args.device_id)
     if args.command in ("status", "oncall"):
@@ -155,7 +159,7 @@ def _check_config(path: Path) -> int:
     if inventory is None:
         return 2
     devices = inventory.devices
-    print(f"{path}: OK, {len(devices)} devices")
+    print(f"{path}: OK, {len(devices)} device{'' if len(devices) == 1 else 's'}")
     for title, counts in (
         ("profile", Counter(d.profile for d in devices)),
         ("site", Counter(d.site or "(no site)" for d in devices)),
