@@ -811,13 +811,25 @@ def test_group_with_problems_still_lets_its_devices_be_checked() -> None:
         '[groups.g]\nprofile = "linux"\nhold_dwon = "1m"\n'
         '[[devices]]\nid = "a"\naddress = "192.0.2.300"\ngroup = "g"\n'
         '[[devices]]\nid = "a"\naddress = "192.0.2.2"\ngroup = "g"\n'
+        '[[devices]]\nid = "c"\naddress = "192.0.2.3"\ngroup = "gg"\n'
     )
     with pytest.raises(InventoryError) as caught:
         parse_inventory(text, Path("t.toml"))
     assert [(p.line, p.device, p.field) for p in caught.value.problems] == [
         (3, None, "groups.g.hold_dwon"),
         (6, "a", "address"),
+        (15, "c", "group"),
         (9, "a", "id"),
+    ]
+
+
+def test_unknown_group_is_reported_while_defaults_are_broken() -> None:
+    text = '[defaults]\nsitee = "x"\n[[devices]]\nid = "r1"\naddress = "192.0.2.1"\ngroup = "g"\n'
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory(text, Path("t.toml"))
+    assert [(p.line, p.field, p.message) for p in caught.value.problems] == [
+        (2, "defaults.sitee", "unknown key (misspelled?)"),
+        (6, "group", "unknown group 'g'"),
     ]
 
 

@@ -477,9 +477,7 @@ class _Loader:
         self, index: int, label: str, parsed: DeviceEntry, layers: _Layers
     ) -> list[tuple[LayerName, dict[str, Any]]] | None:
         """The device's layers, or None when one of them has problems of its own."""
-        if layers.defaults is None:
-            return None
-        stack: list[tuple[LayerName, dict[str, Any]]] = [(("defaults",), layers.defaults)]
+        stack: list[tuple[LayerName, dict[str, Any]]] = []
         if parsed.group is not None:
             if layers.groups is None:
                 return None
@@ -498,8 +496,9 @@ class _Loader:
             if group is None:
                 return None
             stack.append((("groups", parsed.group), group))
-        stack.append((DEVICE, _dump(parsed)))
-        return stack
+        if layers.defaults is None:
+            return None
+        return [(("defaults",), layers.defaults), *stack, (DEVICE, _dump(parsed))]
 
     def _resolve(
         self,
