@@ -17,6 +17,7 @@ from netwatch.inventory import DeviceConfig, Inventory, InventoryError, load_inv
 from netwatch.logformat import use_json_logs
 
 DEFAULT_CONFIG = Path("devices.toml")
+PARENTS_SHOWN = 12  # check-config's summary: the parents with most devices behind them
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +168,13 @@ def _check_config(path: Path) -> int:
         print(f"  by {title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     children = Counter(d.parent for d in devices if d.parent)
     if children:
-        print("  parents: " + ", ".join(f"{p} ({n} behind)" for p, n in sorted(children.items())))
+        shown = sorted(children.items(), key=lambda item: (-item[1], item[0]))[:PARENTS_SHOWN]
+        more = len(children) - len(shown)
+        print(
+            "  parents: "
+            + ", ".join(f"{p} ({n} behind)" for p, n in shown)
+            + (f", and {more} more" if more else "")
+        )
     print(f"  paging: {paging_mode(inventory)}")
     if inventory.warnings:
         print(f"  {len(inventory.warnings)} warning(s), see above")
