@@ -142,7 +142,7 @@ class Pinger:
             if endpoint.icmp_socket.kernel_identifier is None:
                 _identifiers.release(endpoint.table.identifier)
             trio.lowlevel.notify_closing(endpoint.sock)
-            endpoint.sock.close()
+            endpoint.icmp_socket.close()
             endpoint.slots_freed.set()
         self._endpoints.clear()
         self._unavailable.clear()

@@ -1,4 +1,4 @@
-"""Opening the ICMP sockets: raw when permitted, else unprivileged datagram ICMP."""
+"""Opening the ICMP sockets with icmplib: raw when permitted, else unprivileged datagram ICMP."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import struct
 import sys
 from dataclasses import dataclass
 from enum import Enum
+
+from icmplib import ICMPv4Socket, ICMPv6Socket
+from icmplib.exceptions import ICMPSocketError, SocketPermissionError
+from icmplib.sockets import ICMPSocket
 
 from netwatch.icmp.arrival import SO_TIMESTAMPNS
 from netwatch.icmp.packets import (
@@ -52,11 +56,20 @@ class IcmpPermissionError(PermissionError):
 
 @dataclass(frozen=True, slots=True)
 class IcmpSocket:
-    sock: socket.socket
+    # icmplib's socket object: it owns `sock` and closes it when collected, so it lives here.
+    opened: ICMPSocket
     family: Family
     kind: SocketKind
     # The kernel rewrites the identifier of datagram ICMP echo requests to the socket's "port".
     kernel_identifier: int | None
+
+    @property
+    def sock(self) -> socket.socket:
+        sock: socket.socket = self.opened.sock
+        return sock
+
+    def close(self) -> None:
+        self.opened.close()
 
     @property
     def has_ip_header(self) -> bool:
@@ -68,24 +81,24 @@ def open_icmp_socket(
 ) -> IcmpSocket:
     """Open a non-blocking ICMP socket. IcmpPermissionError says how to grant access;
     other OSErrors (e.g. IPv6 disabled) propagate."""
-    address_family = socket.AF_INET if family is Family.V4 else socket.AF_INET6
-    protocol = socket.IPPROTO_ICMP if family is Family.V4 else socket.IPPROTO_ICMPV6
+    icmplib_socket = ICMPv4Socket if family is Family.V4 else ICMPv6Socket
     failures: list[str] = []
     for candidate in (SocketKind.RAW, SocketKind.DGRAM):
         if kind not in (SocketKind.AUTO, candidate):
             continue
-        socket_type = socket.SOCK_RAW if candidate is SocketKind.RAW else socket.SOCK_DGRAM
         try:
-            sock = socket.socket(address_family, socket_type, protocol)
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.EACCES):
-                raise
-            failures.append(f"{candidate.value}: {error.strerror}")
+            # icmplib opens the socket and tells a missing privilege from other failures; from
+            # then on we drive its socket ourselves (one socket for every probe, under trio).
+            opened = icmplib_socket(privileged=candidate is SocketKind.RAW)
+        except SocketPermissionError:
+            failures.append(f"{candidate.value}: {os.strerror(errno.EPERM)}")
             continue
+        except ICMPSocketError as error:  # e.g. IPv6 disabled on this host
+            raise OSError(errno.EAFNOSUPPORT, str(error)) from None
         try:
-            return _configure(sock, family, candidate, receive_buffer)
+            return _configure(opened, family, candidate, receive_buffer)
         except BaseException:
-            sock.close()
+            opened.close()
             raise
     raise IcmpPermissionError(permission_advice(family, failures))
 
@@ -112,8 +125,9 @@ def _read_proc(path: str) -> str:
 
 
 def _configure(
-    sock: socket.socket, family: Family, kind: SocketKind, receive_buffer: int
+    opened: ICMPSocket, family: Family, kind: SocketKind, receive_buffer: int
 ) -> IcmpSocket:
+    sock: socket.socket = opened.sock
     sock.setblocking(False)
     _enlarge_receive_buffer(sock, receive_buffer)
     # Replies are judged by when the kernel received them, not when the reader got to them.
@@ -130,7 +144,7 @@ def _configure(
             sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
             sock.bind(("::", 0))
         kernel_identifier = sock.getsockname()[1]
-    return IcmpSocket(sock=sock, family=family, kind=kind, kernel_identifier=kernel_identifier)
+    return IcmpSocket(opened, family, kind, kernel_identifier)
 
 
 def _enlarge_receive_buffer(sock: socket.socket, size: int) -> None:
