@@ -38,6 +38,16 @@ def _known_list() -> str:
 
 
 INVALID: list[tuple[str, list[Expected]]] = [
+    (
+        # TOML has types; a quoted number or "yes" is a mistake, never silently converted.
+        "wrong_types.toml",
+        [
+            (3, None, "defaults.snmp.retries", "must be a whole number"),
+            (7, "a", "enabled", "must be true or false"),
+            (10, "a", "thresholds.cpu.warning", "must be a number"),
+            (8, "a", "snmp_port", "must be a whole number"),
+        ],
+    ),
     ("unknown_key.toml", [(6, "tower-1", "threshhold", "unknown key (misspelled?)")]),
     (
         "unknown_key_in_defaults_snmp.toml",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
 from netwatch.inventory.fields import StrictModel
 from netwatch.snmp.mibs import MibSymbolError, resolve_name
@@ -49,17 +49,17 @@ class CustomMetricLayer(StrictModel):
 
     object: str | None = None
     kind: Literal["scalar", "table"] | None = None
-    scale: float | None = None
-    signed: bool | None = None
+    scale: StrictFloat | None = None
+    signed: StrictBool | None = None
     combine: Combine | None = None
-    sentinels: list[int] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
+    sentinels: list[StrictInt] | None = None
+    minimum: StrictFloat | None = None
+    maximum: StrictFloat | None = None
     label: str | None = Field(default=None, min_length=1, max_length=200)
     unit: str | None = Field(default=None, max_length=20)
-    warning: float | None = None
-    critical: float | None = None
-    clear: float | None = Field(default=None, ge=0)
+    warning: StrictFloat | None = None
+    critical: StrictFloat | None = None
+    clear: StrictFloat | None = Field(default=None, ge=0)
 
     @field_validator("object")
     @classmethod
@@ -73,17 +73,17 @@ class CustomMetric(StrictModel):
     name: str = Field(pattern=METRIC_NAME_PATTERN)
     object: str
     kind: Literal["scalar", "table"] | None = None
-    scale: float = 1.0
-    signed: bool = False
+    scale: StrictFloat = 1.0
+    signed: StrictBool = False
     combine: Combine = "max"
     sentinels: tuple[int, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: StrictFloat | None = None
+    maximum: StrictFloat | None = None
     label: str | None = None
     unit: str = ""
-    warning: float | None = None
-    critical: float | None = None
-    clear: float | None = Field(default=None, ge=0)
+    warning: StrictFloat | None = None
+    critical: StrictFloat | None = None
+    clear: StrictFloat | None = Field(default=None, ge=0)
 
     @model_validator(mode="before")
     @classmethod

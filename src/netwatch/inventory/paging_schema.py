@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from netwatch.inventory.fields import Duration, PagerDutySeverity, StrictModel, secret_reference
 
@@ -34,7 +34,7 @@ class PagingSection(StrictModel):
     # a link to the device's own web UI in each trigger; {id}, {address} and {site} are filled in
     device_url: str | None = None
     # a device entering a maintenance window while alerting gets an acknowledge
-    ack_on_maintenance: bool = True
+    ack_on_maintenance: StrictBool = True
     routes: list[RouteRule] = Field(default_factory=list)
 
     @field_validator("device_url")
@@ -56,14 +56,14 @@ class EmailSection(StrictModel):
     and with `always = true` a paging channel of its own."""
 
     host: str
-    port: int = Field(default=587, ge=1, le=65535)
+    port: StrictInt = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: str | None = None  # env:/file: reference
     sender: str
     to: list[str] = Field(min_length=1)
-    always: bool = False
-    fallback: bool = True
+    always: StrictBool = False
+    fallback: StrictBool = True
     timeout: Duration = 20.0
 
     @field_validator("password")

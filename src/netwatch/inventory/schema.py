@@ -14,6 +14,9 @@ from pydantic import (
     BeforeValidator,
     Field,
     SecretBytes,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -76,9 +79,9 @@ class Threshold(StrictModel):
     """Levels in the unit people think in (%, °C, % loss, ms). `clear` is the hysteresis margin:
     a check raised at a level drops back only below (level - clear)."""
 
-    warning: float | None = None
-    critical: float | None = None
-    clear: float | None = Field(default=None, ge=0)
+    warning: StrictFloat | None = None
+    critical: StrictFloat | None = None
+    clear: StrictFloat | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _warning_not_above_critical(self) -> Threshold:
@@ -96,7 +99,7 @@ class ThresholdsLayer(StrictModel):
 
 class SnmpLayer(StrictModel):
     version: Literal["1", "2c", "3"] | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: StrictInt | None = Field(default=None, ge=1, le=65535)
     community: str | None = None
     user: str | None = None
     auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
@@ -104,11 +107,11 @@ class SnmpLayer(StrictModel):
     priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] | None = None
     priv_key: str | None = None
     timeout: Duration | None = None
-    retries: int | None = Field(default=None, ge=0, le=10)
+    retries: StrictInt | None = Field(default=None, ge=0, le=10)
 
 
 class PingLayer(StrictModel):
-    count: int | None = Field(default=None, ge=1, le=100)
+    count: StrictInt | None = Field(default=None, ge=1, le=100)
     interval: Duration | None = None
     timeout: Duration | None = None
     # Which addresses of a DNS name to ping: "any" tries them in resolver order (the last one
@@ -127,7 +130,7 @@ class FlappingLayer(StrictModel):
     """More than `changes` failing/OK changes within `window` marks a device flapping;
     `changes = 0` turns the detection off."""
 
-    changes: int | None = Field(default=None, ge=0)
+    changes: StrictInt | None = Field(default=None, ge=0)
     window: Duration | None = None
 
 
@@ -138,11 +141,11 @@ class SettingsLayer(StrictModel):
     profile: str | None = None
     site: str | None = None
     tags: list[str] | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     hold_down: Duration | None = None
     recovery: Duration | None = None
-    hold_down_polls: int | None = Field(default=None, ge=1)
-    recovery_polls: int | None = Field(default=None, ge=1)
+    hold_down_polls: StrictInt | None = Field(default=None, ge=1)
+    recovery_polls: StrictInt | None = Field(default=None, ge=1)
     flapping: FlappingLayer | None = None
     maintenance: list[MaintenanceWindow] | None = None
     severity: SeverityLayer | None = None
@@ -164,7 +167,7 @@ class DeviceEntry(SettingsLayer):
     parent: str | None = None
     group: str | None = None
     # Shorthand for [devices.snmp] port, for the common case of one agent on a forwarded port.
-    snmp_port: int | None = Field(default=None, ge=1, le=65535)
+    snmp_port: StrictInt | None = Field(default=None, ge=1, le=65535)
 
 
 class PagerDutySection(StrictModel):
@@ -172,7 +175,7 @@ class PagerDutySection(StrictModel):
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
     resend_interval: Duration = 60.0
     # PagerDuty throttles ~120/min per routing key; staying below it avoids 429 storms
-    events_per_minute: int = Field(default=100, ge=1, le=120)
+    events_per_minute: StrictInt = Field(default=100, ge=1, le=120)
     # delivery failing this long: logged at error, health degraded, fallback channel used
     failing_threshold: Duration = 300.0
 
@@ -209,15 +212,15 @@ class PagerDutyRestSection(StrictModel):
 class HttpSection(StrictModel):
     """The daemon's own web server: health, metrics, JSON status, NOC page, webhooks."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     listen: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: StrictInt = Field(default=8080, ge=0, le=65535)
     status_page_url: str | None = None  # how people reach the NOC page (for links)
 
 
 class NetwatchSection(StrictModel):
     interval: Duration = 60.0
-    max_concurrent_polls: int = Field(default=1000, ge=1)
+    max_concurrent_polls: StrictInt = Field(default=1000, ge=1)
     # how long a DNS name's addresses are reused before asking again
     dns_cache: Duration = 300.0
     # the SQLite store (alert state, outbox, ...); relative paths are beside the inventory
@@ -277,7 +280,7 @@ def short_usm_key(field_name: str, key: bytes) -> str | None:
 
 class SnmpSettings(StrictModel):
     version: Literal["1", "2c", "3"]
-    port: int = Field(ge=1, le=65535)
+    port: StrictInt = Field(ge=1, le=65535)
     community: SecretBytes | None = None
     user: str | None = None
     auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
@@ -285,7 +288,7 @@ class SnmpSettings(StrictModel):
     priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] | None = None
     priv_key: SecretBytes | None = None
     timeout: Duration
-    retries: int = Field(ge=0, le=10)
+    retries: StrictInt = Field(ge=0, le=10)
 
     @model_validator(mode="after")
     def _credentials_fit_version(self) -> SnmpSettings:
@@ -315,7 +318,7 @@ class SnmpSettings(StrictModel):
 
 
 class FlappingSettings(StrictModel):
-    changes: int = Field(ge=0)
+    changes: StrictInt = Field(ge=0)
     window: Duration
 
 
@@ -325,7 +328,7 @@ class SeveritySettings(StrictModel):
 
 
 class PingSettings(StrictModel):
-    count: int = Field(ge=1, le=100)
+    count: StrictInt = Field(ge=1, le=100)
     interval: Duration
     timeout: Duration
     family: Literal["any", "ipv4", "ipv6"] = "any"
@@ -341,13 +344,13 @@ class DeviceConfig(StrictModel):
     group: str | None = None
     site: str | None = None
     tags: tuple[str, ...] = ()
-    enabled: bool
+    enabled: StrictBool
     profile: str
     hold_down: Duration
     recovery: Duration
     # A count of consecutive polls, when set, replaces the hold_down/recovery duration.
-    hold_down_polls: int | None = Field(default=None, ge=1)
-    recovery_polls: int | None = Field(default=None, ge=1)
+    hold_down_polls: StrictInt | None = Field(default=None, ge=1)
+    recovery_polls: StrictInt | None = Field(default=None, ge=1)
     flapping: FlappingSettings
     maintenance: tuple[MaintenanceWindow, ...] = ()
     severity: SeveritySettings

@@ -7,7 +7,15 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from netwatch.units import parse_duration
 
@@ -45,7 +53,7 @@ class MaintenanceWindow(BaseModel):
     days: tuple[Weekday, ...] | None = None
     at: time | None = None
     duration: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] | None = None
-    include_children: bool = False
+    include_children: StrictBool = False
 
     @field_validator("days", mode="before")
     @classmethod
