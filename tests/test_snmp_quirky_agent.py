@@ -6,7 +6,7 @@ import logging
 
 import pytest
 import trio
-from support.snmp_responder import QuirkyAgent
+from support.snmp_responder import TABLE_OID, TABLE_ROWS, QuirkyAgent
 
 from netwatch.samples import SnmpErrorKind
 from netwatch.snmp.client import SnmpClient
@@ -52,6 +52,79 @@ async def test_too_big_for_one_oid_is_an_error_status(snmp_client: SnmpClient) -
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.ERROR_STATUS
     assert "tooBig" in result.error.message
+
+
+TABLE = ".".join(map(str, TABLE_OID))
+
+
+async def test_too_big_walk_halves_max_repetitions_and_remembers_what_worked(
+    snmp_client: SnmpClient,
+) -> None:
+    agent = QuirkyAgent("bulk-too-big-above-5")
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+
+        first = await snmp_client.walk(target, TABLE)
+        learnt = snmp_client.repetitions_per_bulk(target)
+        pdus_first = list(agent.pdus)
+        agent.pdus.clear()
+        second = await snmp_client.walk(target, TABLE)
+        nursery.cancel_scope.cancel()
+
+    for result in (first, second):
+        assert result.error is None, result.error
+        assert not result.truncated
+        assert [varbind.value for varbind in result.rows] == list(range(1, TABLE_ROWS + 1))
+        assert [varbind.oid for varbind in result.rows] == [
+            f"{TABLE}.{row}" for row in range(1, TABLE_ROWS + 1)
+        ]
+    # 25 → tooBig, 12 → tooBig, 6 → tooBig, then 3 rows per GETBULK: 40 rows and the end.
+    assert pdus_first[:3] == [("bulk", 25), ("bulk", 12), ("bulk", 6)]
+    assert pdus_first[3:] == [("bulk", 3)] * 14
+    assert learnt == 3
+    assert agent.pdus == [("bulk", 3)] * 14  # the second walk starts at the size that worked
+
+
+async def test_walk_falls_back_to_getnext_when_one_repetition_is_too_big(
+    snmp_client: SnmpClient,
+) -> None:
+    agent = QuirkyAgent("bulk-too-big-above-0")
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+
+        first = await snmp_client.walk(target, TABLE)
+        pdus_first = list(agent.pdus)
+        agent.pdus.clear()
+        second = await snmp_client.walk(target, TABLE)
+        nursery.cancel_scope.cancel()
+
+    for result in (first, second):
+        assert result.error is None, result.error
+        assert [varbind.value for varbind in result.rows] == list(range(1, TABLE_ROWS + 1))
+    halvings = [("bulk", 25), ("bulk", 12), ("bulk", 6), ("bulk", 3), ("bulk", 1)]
+    # One GETNEXT per row, and one more that runs off the end of the table.
+    assert pdus_first == [*halvings, *[("next", 1)] * (TABLE_ROWS + 1)]
+    assert snmp_client.repetitions_per_bulk(target) == 0
+    assert agent.pdus == [("next", 1)] * (TABLE_ROWS + 1)
+
+
+async def test_walk_too_big_even_for_getnext_is_an_error_status(snmp_client: SnmpClient) -> None:
+    agent = QuirkyAgent("too-big-above-0")  # even a GETNEXT for one OID is tooBig
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+        result = await snmp_client.walk(target, TABLE)
+        nursery.cancel_scope.cancel()
+
+    # Five halvings, one GETNEXT: a bounded number of round trips, then the error.
+    assert [kind for kind, _ in agent.pdus] == ["bulk"] * 5 + ["next"]
+
+    assert result.error is not None
+    assert result.error.kind is SnmpErrorKind.ERROR_STATUS
+    assert "tooBig" in result.error.message
+    assert result.rows == ()
 
 
 async def test_reply_with_a_different_oid_is_malformed_and_names_both(

@@ -67,6 +67,8 @@ class SnmpClient:
         self._realms = [EngineRealm()]
         self._nursery: trio.Nursery | None = None
         self._oids_per_get: dict[tuple[str, int], int] = {}
+        # 0: even one repetition was tooBig, so walks of that agent use GETNEXT.
+        self._repetitions_per_bulk: dict[tuple[str, int], int] = {}
 
     def __repr__(self) -> str:
         return f"SnmpClient(running={self._nursery is not None}, engines={len(self._realms)})"
@@ -85,6 +87,11 @@ class SnmpClient:
     def oids_per_get(self, target: SnmpTarget) -> int | None:
         """How many OIDs one GET to this agent may carry, learnt from its tooBig replies."""
         return self._oids_per_get.get((target.address, target.port))
+
+    def repetitions_per_bulk(self, target: SnmpTarget) -> int | None:
+        """The max-repetitions this agent's walks use, learnt from its tooBig replies to
+        GETBULK; 0 when even one repetition was too big and its walks use GETNEXT."""
+        return self._repetitions_per_bulk.get((target.address, target.port))
 
     async def get(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult:
         """All `oids` in one GET PDU, or in as few as the agent takes: an agent that answers
@@ -185,7 +192,11 @@ class SnmpClient:
         return GetResult(varbinds=tuple(decoded))
 
     async def walk(self, target: SnmpTarget, root_oid: str, *, max_rows: int = 1000) -> WalkResult:
-        """Every row under `root_oid`: GETNEXT on SNMPv1, GETBULK on v2c/v3."""
+        """Every row under `root_oid`: GETNEXT on SNMPv1, GETBULK on v2c/v3.
+
+        An agent that answers a GETBULK with tooBig is asked again with half the
+        max-repetitions, down to 1 and then with GETNEXT; the size that worked is kept for
+        it, so the halving costs at most a handful of round trips once per agent."""
         try:
             root = parse_oid(root_oid)
         except ValueError as exc:
@@ -193,11 +204,17 @@ class SnmpClient:
         root_text = format_oid(root)
         rows: list[VarBind] = []
         cursor = root
+        agent = (target.address, target.port)
         while True:
-            if target.version == "1":
-                response = await self._request(target, "next", (format_oid(cursor),))
+            repetitions = 0
+            if target.version != "1":
+                repetitions = self._repetitions_per_bulk.get(agent, self._max_repetitions)
+            if repetitions:
+                response = await self._request(
+                    target, "bulk", (format_oid(cursor),), max_repetitions=repetitions
+                )
             else:
-                response = await self._request(target, "bulk", (format_oid(cursor),))
+                response = await self._request(target, "next", (format_oid(cursor),))
             if isinstance(response, SnmpError):
                 # An empty GETNEXT/GETBULK reply is how some agents end a MIB view.
                 if response.kind is SnmpErrorKind.MALFORMED and "emptyResponse" in response.message:
@@ -205,6 +222,17 @@ class SnmpClient:
                 return WalkResult(root_text, tuple(rows), error=response)
             if target.version == "1" and response.error_status == NO_SUCH_NAME:
                 return WalkResult(root_text, tuple(rows))  # v1's end of the MIB view
+            if response.error_status == TOO_BIG and repetitions:
+                self._repetitions_per_bulk[agent] = repetitions // 2
+                log.info(
+                    "SNMP agent %s:%d answered tooBig for GETBULK with max-repetitions %d; "
+                    "asking for %s",
+                    target.address,
+                    target.port,
+                    repetitions,
+                    f"{repetitions // 2} at a time" if repetitions > 1 else "one row per GETNEXT",
+                )
+                continue
             if response.error_status:
                 error = error_from_status(
                     response.error_status, response.error_index, (format_oid(cursor),)
@@ -234,8 +262,10 @@ class SnmpClient:
         target: SnmpTarget,
         kind: str,
         oids: tuple[str, ...],
+        *,
+        max_repetitions: int = 0,
     ) -> _RawResponse | SnmpError:
-        response = await self._request_once(target, kind, oids)
+        response = await self._request_once(target, kind, oids, max_repetitions)
         if (
             target.version == "3"
             and isinstance(response, SnmpError)
@@ -246,7 +276,7 @@ class SnmpClient:
             realm = await self._realm_for(target)
             if realm.forget_peer_engine(target):
                 log.info("SNMPv3 agent %s:%d: engine ID rediscovered", target.address, target.port)
-                return await self._request_once(target, kind, oids)
+                return await self._request_once(target, kind, oids, max_repetitions)
         return response
 
     async def _request_once(
@@ -254,6 +284,7 @@ class SnmpClient:
         target: SnmpTarget,
         kind: str,
         oids: tuple[str, ...],
+        max_repetitions: int,
     ) -> _RawResponse | SnmpError:
         realm = await self._realm_for(target)
         try:
@@ -273,7 +304,7 @@ class SnmpClient:
                     None,
                     b"",
                     0,
-                    self._max_repetitions,
+                    max_repetitions,
                     varbinds,
                     self._on_response,
                     pending,
