@@ -9,7 +9,8 @@ the incident.
 Where each device's events go (routing key, links) comes from a PagingPlan (routing.py),
 replaced on reload with `configure()`. With `before` (the states the cycle started from), a
 device that entered a maintenance window while its incident is open gets an acknowledge
-(`[paging] ack_on_maintenance`).
+(`[paging] ack_on_maintenance`). Inside a window an open incident gets no trigger at all (no
+re-send, no change); the first cycle after the window re-sends it with the current checks.
 
 What was last sent per dedup key is exported with `sent()` and loaded back with `restore()`,
 so a restarted daemon neither repeats an unchanged trigger early nor forgets an incident.
@@ -116,6 +117,12 @@ class Notifier:
         for alert in outcome.alerts:
             if not alert.failing and not alert.flapping:
                 continue  # recovering: nothing new to say, the resolve follows the recovery hold
+            state = outcome.states.get(alert.device_id)
+            if state is not None and state.in_maintenance:
+                # A window suppresses triggers, re-sends too (one would re-open an incident a
+                # person resolved meanwhile); not marking them sent makes the first cycle
+                # after the window re-send at once.
+                continue
             key = dedup_key_for(alert.device_id)
             current = fingerprint(alert)
             last = self._last_sent.get(key)
