@@ -16,7 +16,7 @@ def test_check_config_accepts_the_shipped_inventory(capsys: pytest.CaptureFixtur
     assert main(["check-config", str(REPO / "devices.toml")]) == 0
     out = capsys.readouterr().out
     assert "OK, 3 devices" in out
-    assert "by profile: airos 1, linux 1, ping-only 1" in out
+    assert "by profile: airos (1), linux (1), ping-only (1)" in out
     assert "parents: lab-server (2 behind)" in out
     assert "dry run (no routing key)" in out
 
@@ -84,3 +84,22 @@ def test_check_config_prints_warnings_and_still_succeeds(
         f"warning: {path}:8: device 'a-again': field 'address': same address as device 'a'"
         in captured.err
     )
+
+
+def test_check_config_summary_of_a_large_inventory_lists_the_largest_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "devices.toml"
+    entries = ['[[devices]]\nid = "core"\naddress = "192.0.2.1"\nprofile = "ping-only"\n']
+    for n in range(1, 400):
+        parent = "core" if n < 100 else f"d{n - 1}"
+        entries.append(
+            f'[[devices]]\nid = "d{n}"\naddress = "10.0.{n // 256}.{n % 256}"\n'
+            f'profile = "ping-only"\nsite = "s{n % 20}"\nparent = "{parent}"\n'
+        )
+    path.write_text("".join(entries))
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "parents: core (99 behind), d100 (1 behind)" in out
+    assert out.count(", and ") == 2  # sites and parents are cut, profiles are not
+    assert "and 289 more" in out  # 301 parents, 12 shown

@@ -17,7 +17,7 @@ from netwatch.inventory import DeviceConfig, Inventory, InventoryError, load_inv
 from netwatch.logformat import use_json_logs
 
 DEFAULT_CONFIG = Path("devices.toml")
-PARENTS_SHOWN = 12  # check-config's summary: the parents with most devices behind them
+SUMMARY_SHOWN = 12  # check-config's summary lists the largest profiles, sites and parents
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,24 +161,24 @@ def _check_config(path: Path) -> int:
         return 2
     devices = inventory.devices
     print(f"{path}: OK, {len(devices)} device{'' if len(devices) == 1 else 's'}")
-    for title, counts in (
-        ("profile", Counter(d.profile for d in devices)),
-        ("site", Counter(d.site or "(no site)" for d in devices)),
+    for title, counts, unit in (
+        ("by profile", Counter(d.profile for d in devices), ""),
+        ("by site", Counter(d.site or "(no site)" for d in devices), ""),
+        ("parents", Counter(d.parent for d in devices if d.parent is not None), " behind"),
     ):
-        print(f"  by {title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    children = Counter(d.parent for d in devices if d.parent)
-    if children:
-        shown = sorted(children.items(), key=lambda item: (-item[1], item[0]))[:PARENTS_SHOWN]
-        more = len(children) - len(shown)
-        print(
-            "  parents: "
-            + ", ".join(f"{p} ({n} behind)" for p, n in shown)
-            + (f", and {more} more" if more else "")
-        )
+        if counts:
+            print(f"  {title}: {_largest_first(counts, unit)}")
     print(f"  paging: {paging_mode(inventory)}")
     if inventory.warnings:
         print(f"  {len(inventory.warnings)} warning(s), see above")
     return 0
+
+
+def _largest_first(counts: Counter[str], unit: str) -> str:
+    shown = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:SUMMARY_SHOWN]
+    more = len(counts) - len(shown)
+    listed = ", ".join(f"{name} ({n}{unit})" for name, n in shown)
+    return listed + (f", and {more} more" if more else "")
 
 
 def paging_mode(inventory: Inventory) -> str:
