@@ -72,7 +72,7 @@ async def run_daemon(
                 async for signum in signals:
                     if signum == signal.SIGHUP:
                         if monitor is not None:
-                            reload_inventory(monitor)
+                            await reload_inventory(monitor)
                         continue
                     log.info("received %s, stopping", signal.Signals(signum).name)
                     nursery.cancel_scope.cancel()
@@ -147,12 +147,15 @@ async def _close_store_on_exit(store: Store) -> None:
         store.close()
 
 
-def reload_inventory(monitor: Monitor) -> bool:
+async def reload_inventory(monitor: Monitor) -> bool:
     """Re-read the inventory file. A valid file takes effect at the next cycle and keeps every
-    device's alert state; a broken one is logged and changes nothing."""
+    device's alert state; a broken one is logged and changes nothing. Parsed in a thread: a
+    large inventory takes seconds, and polls in flight must not wait for it."""
     current = monitor.inventory
     try:
-        fresh = load_inventory(current.source)
+        fresh = await trio.to_thread.run_sync(
+            load_inventory, current.source, abandon_on_cancel=True
+        )
     except InventoryError as exc:
         log.error("reload of %s rejected, still running the previous inventory:", current.source)
         for problem in exc.problems:
