@@ -11,8 +11,6 @@ from support.pagerduty import PagerDutyStandIn, StandInTransport
 
 from netwatch.cli import main
 from netwatch.delivery import EventsApiSender
-from netwatch.inventory import load_inventory
-from netwatch.paging import acknowledge_device
 from netwatch.store import open_store
 from netwatch.store.outbox import DurableOutbox
 
@@ -77,23 +75,6 @@ def test_ack_without_an_open_incident_or_for_an_unknown_device_is_refused(
     assert "no device 'nope'" in capsys.readouterr().err
     store = open_store(config.parent / "netwatch.db")
     assert store.connection.execute("SELECT count(*) FROM outbox_request").fetchone() == (0,)
-
-
-async def test_acknowledge_device_only_acks_an_incident_pagerduty_may_hold(
-    config: Path, autojump_clock: trio.testing.MockClock
-) -> None:
-    pagerduty = PagerDutyStandIn(clock=trio.current_time)
-    sender = EventsApiSender(transport=StandInTransport(pagerduty))
-    async with trio.open_nursery() as nursery:
-        await nursery.start(sender.run)
-        assert not acknowledge_device(sender, ROUTING_KEY, "core-1", 0.0, "maintenance")
-        sender.submit(trigger("netwatch/core-1"))
-        await trio.sleep(1)
-        assert acknowledge_device(sender, ROUTING_KEY, "core-1", 0.0, "maintenance")
-        await trio.sleep(1)
-        nursery.cancel_scope.cancel()
-    assert [e["event_action"] for e in pagerduty.events] == ["trigger", "acknowledge"]
-    assert load_inventory(config).routing_key == ROUTING_KEY.encode()
 
 
 def test_ack_in_a_dry_run_checks_the_device_first_and_says_why(

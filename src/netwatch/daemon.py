@@ -29,8 +29,6 @@ from netwatch.store.alert_state import AlertStateStore, state_db_path
 
 log = logging.getLogger("netwatch")
 
-DRY_RUN_ROUTING_KEY = "dry-run"
-
 
 def make_sender(
     inventory: Inventory, dry_run_stream: TextIO | None = None, notifier: Notifier | None = None

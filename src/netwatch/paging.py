@@ -213,19 +213,3 @@ def request_acknowledge(inventory: Inventory, device_id: str, note: str | None, 
         return key
     finally:
         store.close()
-
-
-def acknowledge_device(
-    sender: EventsApiSender | PagingService,
-    routing_key: str,
-    device_id: str,
-    now: float,
-    note: str | None,
-) -> bool:
-    """For the engine side (maintenance starting while a device alerts, issue 6): queue an
-    acknowledge on the running sender when PagerDuty may hold the device's incident open.
-    Returns whether one was queued."""
-    if not sender.is_open(dedup_key_for(device_id)):
-        return False
-    sender.submit(acknowledge_event(device_id, routing_key=routing_key, now=now, note=note))
-    return True
