@@ -123,18 +123,7 @@ def snmpsim_3des(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpsimAg
 
 
 def _triple_des_target(agent: SnmpsimAgent, **changes: object) -> SnmpTarget:
-    target = SnmpTarget(
-        agent.address,
-        agent.port,
-        "3",
-        user=TRIPLE_DES_USER.name,
-        auth_protocol=TRIPLE_DES_USER.auth_protocol,
-        auth_key=TRIPLE_DES_USER.auth_key,
-        priv_protocol=TRIPLE_DES_USER.priv_protocol,
-        priv_key=TRIPLE_DES_USER.priv_key,
-        timeout=0.5,
-        retries=1,
-    )
+    target = TRIPLE_DES_USER.target(agent.address, agent.port, timeout=0.5, retries=1)
     return dataclasses.replace(target, **changes)  # type: ignore[arg-type]
 
 

@@ -30,6 +30,8 @@ import pytest
 
 from support.paths import CACHE, SHARED
 
+from .http_answers import answer_json
+
 SEVERITIES = frozenset({"critical", "error", "warning", "info"})
 ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
 MAX_EVENT_BYTES = 512_000
@@ -297,14 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(*answer)
 
     def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        answer_json(self, status, body, headers)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

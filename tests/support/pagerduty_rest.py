@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from support.paths import SHARED
 
+from .http_answers import answer_json
+
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
@@ -47,14 +49,7 @@ def _handler(state: RestStandIn) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            answer_json(self, status, body, headers)
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)

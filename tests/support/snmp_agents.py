@@ -92,6 +92,23 @@ class SnmpdUser:
     def level(self) -> str:
         return "priv" if self.priv_protocol else "auth"
 
+    def target(
+        self, address: str, port: int, *, timeout: float = 2.0, retries: int = 1
+    ) -> SnmpTarget:
+        """An SNMPv3 target for this user on an agent at address:port."""
+        return SnmpTarget(
+            address,
+            port,
+            "3",
+            user=self.name,
+            auth_protocol=self.auth_protocol,
+            auth_key=self.auth_key,
+            priv_protocol=self.priv_protocol,
+            priv_key=self.priv_key,
+            timeout=timeout,
+            retries=retries,
+        )
+
 
 @dataclass(frozen=True)
 class SnmpdAgent:
@@ -111,19 +128,7 @@ class SnmpdAgent:
         )
 
     def v3_target(self, user: str, *, timeout: float = 2.0, retries: int = 1) -> SnmpTarget:
-        account = self.users[user]
-        return SnmpTarget(
-            self.address,
-            self.port,
-            "3",
-            user=account.name,
-            auth_protocol=account.auth_protocol,
-            auth_key=account.auth_key,
-            priv_protocol=account.priv_protocol,
-            priv_key=account.priv_key,
-            timeout=timeout,
-            retries=retries,
-        )
+        return self.users[user].target(self.address, self.port, timeout=timeout, retries=retries)
 
 
 SNMPD_USERS = (
