@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import sys
 from collections import Counter
@@ -13,6 +12,7 @@ from pathlib import Path
 import trio
 
 from netwatch import __version__
+from netwatch.gc_tuning import tune_for_polling
 from netwatch.inventory import DeviceConfig, Inventory, InventoryError, load_inventory
 from netwatch.logformat import use_json_logs
 
@@ -132,19 +132,16 @@ def _run(path: Path, cycle_stats: Path | None = None) -> int:
     from netwatch.daemon import run_daemon
     from netwatch.icmp.sockets import IcmpPermissionError
     from netwatch.store import StoreOpenError
+    from netwatch.workers import WorkerStartError
 
     inventory = _load(path)
     if inventory is None:
         return 2
-    # The inventory and the imported modules live as long as the daemon: keep them out of the
-    # cyclic collector's scans, and let it run less often; each poll makes thousands of
-    # short-lived objects (bench, 10,000 devices: collections took a quarter of the CPU).
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    tune_for_polling()
     refused: BaseException | None = None
     try:
         trio.run(partial(run_daemon, inventory, cycle_stats=cycle_stats))
-    except* (IcmpPermissionError, StoreOpenError) as group:
+    except* (IcmpPermissionError, StoreOpenError, WorkerStartError) as group:
         # It reaches us wrapped in the daemon nursery's ExceptionGroup.
         refused = group
         while isinstance(refused, BaseExceptionGroup):

@@ -2,20 +2,20 @@
 
 `netwatch run --cycle-stats FILE` appends one JSON object per line: how long the cycle's polls
 took, how many devices were polled or abandoned as late, how many echo replies and SNMP
-readings came back, and the process's own CPU time and peak memory so far.
+readings came back, and the CPU time and peak memory so far of the daemon and its poll workers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import resource
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from netwatch.samples import Sample
+from netwatch.workers.usage import ProcessUsage, own_usage, reaped_children_cpu_s
 
 if TYPE_CHECKING:
     from netwatch.monitor import CycleReport
@@ -36,8 +36,13 @@ class CycleStats:
     snmp_polled: int  # devices with an SNMP reading this cycle
     snmp_complete: int  # ... of which every metric has a value
     snmp_failed: int  # ... of which the agent failed as a whole (timeout, auth, transport)
-    cpu_s: float  # user + system CPU seconds of this process since it started
-    max_rss_kib: int  # peak resident memory of this process so far
+    # user + system CPU seconds since the daemon started: its own, its running poll workers'
+    # and those of workers that have exited
+    cpu_s: float
+    max_rss_kib: int  # the daemon's peak resident memory plus each running worker's peak
+    # one entry per running poll worker (none when the daemon polls by itself)
+    worker_cpu_s: tuple[float, ...] = ()
+    worker_max_rss_kib: tuple[int, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -67,8 +72,10 @@ def summarize_samples(samples: Mapping[str, Sample]) -> dict[str, int]:
     }
 
 
-def stats_from_report(report: CycleReport) -> CycleStats:
-    cpu_s, max_rss_kib = process_usage()
+def stats_from_report(report: CycleReport, workers: Sequence[ProcessUsage] = ()) -> CycleStats:
+    own = own_usage()
+    cpu_s = own.cpu_s + reaped_children_cpu_s() + sum(worker.cpu_s for worker in workers)
+    max_rss_kib = own.max_rss_kib + sum(worker.max_rss_kib for worker in workers)
     return CycleStats(
         cycle=report.number,
         started=report.started,
@@ -79,20 +86,19 @@ def stats_from_report(report: CycleReport) -> CycleStats:
         **summarize_samples(report.samples),
         cpu_s=round(cpu_s, 3),
         max_rss_kib=max_rss_kib,
+        worker_cpu_s=tuple(round(worker.cpu_s, 3) for worker in workers),
+        worker_max_rss_kib=tuple(worker.max_rss_kib for worker in workers),
     )
-
-
-def process_usage() -> tuple[float, int]:
-    """(user + system CPU seconds, peak RSS in KiB) of this process."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 class CycleStatsWriter:
     """Appends one line per cycle and flushes it, so a reader sees each cycle as it ends."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, workers: Callable[[], Sequence[ProcessUsage]] = lambda: ()
+    ) -> None:
         self.path = path
+        self._workers = workers
         self._stream: TextIO = path.open("a", encoding="utf-8")
 
     def write(self, stats: CycleStats) -> None:
@@ -104,7 +110,7 @@ class CycleStatsWriter:
             log.warning("cannot write cycle stats to %s: %s", self.path, exc)
 
     def on_cycle(self, report: CycleReport) -> None:
-        self.write(stats_from_report(report))
+        self.write(stats_from_report(report, self._workers()))
 
     def close(self) -> None:
         self._stream.close()

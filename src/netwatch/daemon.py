@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -21,11 +22,12 @@ from netwatch.inventory import Inventory, InventoryError, load_inventory
 from netwatch.monitor import Monitor
 from netwatch.notifier import Notifier
 from netwatch.paging import MailOnlyService, open_mail_channel, open_paging_sender
-from netwatch.poller import NetworkProber
+from netwatch.poller import NetworkProber, Prober
 from netwatch.resolver import Resolver
 from netwatch.snmp.client import SnmpClient
 from netwatch.store import Store, open_store
 from netwatch.store.alert_state import AlertStateStore, state_db_path
+from netwatch.workers import ShardedProber, worker_count
 
 log = logging.getLogger("netwatch")
 
@@ -50,6 +52,32 @@ def make_notifier(inventory: Inventory) -> Notifier:
     return Notifier.for_inventory(inventory)
 
 
+def poll_workers_for(inventory: Inventory) -> int:
+    return worker_count(
+        inventory.settings.poll_workers,
+        enabled_devices=sum(1 for device in inventory.devices if device.enabled),
+        interval=inventory.settings.interval,
+        cpus=len(os.sched_getaffinity(0)),
+    )
+
+
+async def start_polling(
+    nursery: trio.Nursery, inventory: Inventory, wall_clock: Callable[[], float]
+) -> tuple[Prober, ShardedProber | None]:
+    """The prober: in this process, or over poll worker processes for a large inventory."""
+    workers = poll_workers_for(inventory)
+    if workers > 1:
+        sharded = ShardedProber(inventory.devices, workers, dns_cache=inventory.settings.dns_cache)
+        await nursery.start(sharded.run)
+        return sharded, sharded
+    pinger = Pinger()
+    snmp = SnmpClient()
+    await nursery.start(pinger.run)
+    await nursery.start(snmp.run)
+    resolver = Resolver(cache_for=inventory.settings.dns_cache)
+    return NetworkProber(pinger, snmp, wall_clock=wall_clock, resolver=resolver), None
+
+
 async def run_daemon(
     inventory: Inventory,
     *,
@@ -63,6 +91,7 @@ async def run_daemon(
     """Run until cancelled or until SIGINT/SIGTERM. With `cycle_stats`, append one JSON line
     per cycle to that file."""
     monitor: Monitor | None = None
+    sharded: ShardedProber | None = None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as nursery:
 
@@ -70,32 +99,22 @@ async def run_daemon(
                 async for signum in signals:
                     if signum == signal.SIGHUP:
                         if monitor is not None:
-                            await reload_inventory(monitor)
+                            on_accepted = None if sharded is None else sharded.use_inventory
+                            await reload_inventory(monitor, on_accepted=on_accepted)
                         continue
                     log.info("received %s, stopping", signal.Signals(signum).name)
                     nursery.cancel_scope.cancel()
                     return
 
             nursery.start_soon(handle_signals)
-            pinger = Pinger()
-            snmp = SnmpClient()
             notifier = make_notifier(inventory)
             sender = make_sender(inventory, dry_run_stream, notifier)
-            await nursery.start(pinger.run)
-            await nursery.start(snmp.run)
+            polling, sharded = await start_polling(nursery, inventory, wall_clock)
             await nursery.start(sender.run)
             if inventory.routing_key is None:
                 log.warning("no PagerDuty routing key configured: events are printed, not sent")
             metrics = NetwatchMetrics()
-            prober = PollObserver(
-                NetworkProber(
-                    pinger,
-                    snmp,
-                    wall_clock=wall_clock,
-                    resolver=Resolver(cache_for=inventory.settings.dns_cache),
-                ),
-                on_duration=metrics.poll_duration.observe,
-            )
+            prober = PollObserver(polling, on_duration=metrics.poll_duration.observe)
             store = open_store(state_db or state_db_path(inventory))
             nursery.start_soon(_close_store_on_exit, store)
             alert_store = AlertStateStore(store)
@@ -108,7 +127,9 @@ async def run_daemon(
                 alert_store=alert_store,
             )
             if cycle_stats is not None:
-                stats_writer = CycleStatsWriter(cycle_stats)
+                stats_writer = CycleStatsWriter(
+                    cycle_stats, workers=sharded.usage if sharded is not None else lambda: ()
+                )
                 nursery.start_soon(_close_on_exit, stats_writer)
                 monitor.on_cycle(stats_writer.on_cycle)
             log.info(
@@ -145,10 +166,13 @@ async def _close_store_on_exit(store: Store) -> None:
         store.close()
 
 
-async def reload_inventory(monitor: Monitor) -> bool:
+async def reload_inventory(
+    monitor: Monitor, *, on_accepted: Callable[[Inventory], None] | None = None
+) -> bool:
     """Re-read the inventory file. A valid file takes effect at the next cycle and keeps every
     device's alert state; a broken one is logged and changes nothing. Parsed in a thread: a
-    large inventory takes seconds, and polls in flight must not wait for it."""
+    large inventory takes seconds, and polls in flight must not wait for it. `on_accepted`
+    sees a valid one before the monitor does (the poll workers need their new devices first)."""
     current = monitor.inventory
     try:
         fresh = await trio.to_thread.run_sync(
@@ -164,6 +188,10 @@ async def reload_inventory(monitor: Monitor) -> bool:
         fresh = replace(fresh, routing_key=current.routing_key, pagerduty=current.pagerduty)
     if fresh.settings.interval != current.settings.interval:
         log.warning("[netwatch] interval changed: takes effect at the next restart")
+    if fresh.settings.poll_workers != current.settings.poll_workers:
+        log.warning("[netwatch] poll_workers changed: takes effect at the next restart")
+    if on_accepted is not None:
+        on_accepted(fresh)
     monitor.inventory = fresh
     log.info("reloaded %s: %d devices", fresh.source, len(fresh.devices))
     return True

@@ -26,7 +26,7 @@ from netwatch.events import describe_check
 from netwatch.incidents import EntryKind, history_entries
 from netwatch.inventory import DeviceConfig, Inventory
 from netwatch.notifier import Notifier
-from netwatch.poller import Prober
+from netwatch.poller import PollLost, Prober
 from netwatch.samples import Sample
 from netwatch.store.alert_state import AlertStateStore
 from netwatch.units import format_duration
@@ -151,6 +151,8 @@ class Monitor:
             async with limiter:
                 try:
                     samples[device.id] = await self._prober.poll(device)
+                except PollLost:
+                    pass  # logged once for all the polls it took, where it happened
                 except Exception:
                     # A bug in one probe must not stop the others; the device reads as unknown.
                     log.exception("poll of %s failed", device.id)

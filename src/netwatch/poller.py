@@ -29,6 +29,11 @@ class Prober(Protocol):
     async def poll(self, device: DeviceConfig) -> Sample: ...
 
 
+class PollLost(Exception):
+    """No sample this time, for a reason already logged (the poll worker holding it died):
+    the device reads as unknown for this cycle."""
+
+
 def snmp_target_for(device: DeviceConfig, address: str) -> SnmpTarget | None:
     settings = device.snmp
     if settings is None or not device.uses_snmp:

@@ -87,7 +87,12 @@ class Pinger:
         socket_kind: SocketKind = SocketKind.AUTO,
         send_spacing: float = DEFAULT_SEND_SPACING,
         receive_buffer: int = DEFAULT_RECEIVE_BUFFER,
+        identifiers: IdentifierPool | None = None,
     ) -> None:
+        """`identifiers`: where raw sockets take their echo identifier; processes that ping
+        side by side (the poll workers) each get a pool of their own, so their requests never
+        share an identifier."""
+        self._identifiers = identifiers or _identifiers
         self._socket_kind = socket_kind
         self._pacer = SendPacer(send_spacing)
         self._receive_buffer = receive_buffer
@@ -129,7 +134,7 @@ class Pinger:
                 continue
             identifier = icmp_socket.kernel_identifier
             if identifier is None:
-                identifier = _identifiers.acquire()
+                identifier = self._identifiers.acquire()
             self._endpoints[family] = _Endpoint(icmp_socket, identifier)
         if not self._endpoints:
             if permission_errors:
@@ -140,7 +145,7 @@ class Pinger:
         for endpoint in self._endpoints.values():
             endpoint.closed = True
             if endpoint.icmp_socket.kernel_identifier is None:
-                _identifiers.release(endpoint.table.identifier)
+                self._identifiers.release(endpoint.table.identifier)
             trio.lowlevel.notify_closing(endpoint.sock)
             endpoint.icmp_socket.close()
             endpoint.slots_freed.set()

@@ -218,6 +218,9 @@ class HttpSection(StrictModel):
     status_page_url: str | None = None  # how people reach the NOC page (for links)
 
 
+MAX_POLL_WORKERS = 64
+
+
 class NetwatchSection(StrictModel):
     interval: Duration = 60.0
     max_concurrent_polls: StrictInt = Field(default=1000, ge=1)
@@ -225,6 +228,22 @@ class NetwatchSection(StrictModel):
     dns_cache: Duration = 300.0
     # the SQLite store (alert state, outbox, ...); relative paths are beside the inventory
     state_db: str = "netwatch-state.db"
+    # processes that poll (netwatch.workers): "auto" decides by the inventory's size, 1 polls
+    # in the daemon itself
+    poll_workers: int | Literal["auto"] = "auto"
+
+    @field_validator("poll_workers", mode="before")
+    @classmethod
+    def _workers_auto_or_count(cls, value: object) -> int | str:
+        if value == "auto":
+            return "auto"
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and 1 <= value <= MAX_POLL_WORKERS
+        ):
+            return value
+        raise ValueError(f'must be "auto" or a whole number from 1 to {MAX_POLL_WORKERS}')
 
 
 class InventoryFile(StrictModel):

@@ -1,0 +1,94 @@
+"""Which poll worker owns a device, and how many workers the daemon runs. Pure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from typing import Literal
+
+import pytest
+
+from netwatch.workers.sharding import (
+    IDENTIFIERS_PER_WORKER,
+    MAX_AUTO_WORKERS,
+    shard_of,
+    worker_count,
+    worker_identifier,
+)
+
+IDS = [f"tower-{t}/radio-{r}" for t in range(100) for r in range(100)]
+
+
+def shards_in_fresh_process(hash_seed: str, shards: int) -> list[int]:
+    program = (
+        "import sys; from netwatch.workers.sharding import shard_of; "
+        f"print(','.join(str(shard_of(i, {shards})) for i in sys.stdin.read().split()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        input="\n".join(IDS[:500]),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        check=True,
+    )
+    return [int(shard) for shard in done.stdout.strip().split(",")]
+
+
+def test_a_device_has_the_same_worker_in_every_process() -> None:
+    # str hashes differ between these two interpreters; the owner must not
+    first = shards_in_fresh_process("1", 4)
+    assert first == shards_in_fresh_process("2", 4)
+    assert first == [shard_of(device_id, 4) for device_id in IDS[:500]]
+
+
+@pytest.mark.parametrize("shards", [2, 3, 4, 8])
+def test_devices_spread_evenly_over_the_workers(shards: int) -> None:
+    counts = Counter(shard_of(device_id, shards) for device_id in IDS)
+    assert set(counts) == set(range(shards))
+    fair = len(IDS) / shards
+    assert all(abs(n - fair) < 0.1 * fair for n in counts.values()), counts
+
+
+def test_one_shard_owns_everything_and_zero_shards_is_an_error() -> None:
+    assert {shard_of(device_id, 1) for device_id in IDS} == {0}
+    with pytest.raises(ValueError):
+        shard_of("a", 0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "devices", "interval", "cpus", "expected"),
+    [
+        ("auto", 0, 60.0, 2, 1),
+        ("auto", 1_000, 60.0, 2, 1),
+        ("auto", 10_000, 60.0, 2, 1),
+        ("auto", 15_000, 60.0, 2, 1),  # 250 polls/s: one process still
+        ("auto", 15_001, 60.0, 2, 2),
+        ("auto", 50_000, 60.0, 2, 2),  # no more workers than CPUs
+        ("auto", 50_000, 60.0, 1, 1),  # one CPU: workers would only add overhead
+        ("auto", 50_000, 60.0, 16, 4),  # as many as the poll rate needs
+        ("auto", 1_000_000, 60.0, 64, MAX_AUTO_WORKERS),
+        ("auto", 3_000, 10.0, 8, 2),  # the rate counts, not the size: 300 polls/s
+        (1, 50_000, 60.0, 2, 1),  # forced off
+        (4, 10, 60.0, 2, 4),  # forced on, even beyond the CPUs
+    ],
+)
+def test_worker_count(
+    setting: int | Literal["auto"], devices: int, interval: float, cpus: int, expected: int
+) -> None:
+    assert worker_count(setting, enabled_devices=devices, interval=interval, cpus=cpus) == expected
+
+
+@pytest.mark.parametrize("base", [0, 4242, 65535, 70_000])
+def test_workers_icmp_identifiers_never_overlap(base: int) -> None:
+    ranges = [
+        {(worker_identifier(base, w) + i) % 65536 for i in range(IDENTIFIERS_PER_WORKER)}
+        for w in range(64)
+    ]
+    used = [identifier for r in ranges for identifier in r]
+    assert len(used) == len(set(used)) == 64 * IDENTIFIERS_PER_WORKER
+    assert all(0 <= identifier < 65536 for identifier in used)
+    # the daemon's own pool starts at its pid (base): workers keep clear of it
+    assert base % 65536 not in used
