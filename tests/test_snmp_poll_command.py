@@ -56,6 +56,23 @@ def test_poll_by_address_prints_varbinds_readings_and_verdicts(
     assert any(line.startswith("  cpu            ok        16.5%") for line in lines)
     assert any(line.startswith("  temperature    ok        44°C") for line in lines)
     assert "routeros_crs317" not in out.replace("community", "")  # never the community
+    assert "--community was given literally" in out
+
+
+def test_a_community_by_reference_gets_no_warning(
+    snmpsim_agent: SnmpsimAgent, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLL_COMMUNITY", "routeros_crs317")
+    code, out = _poll(
+        capsys,
+        "--address", snmpsim_agent.address,
+        "--port", str(snmpsim_agent.port),
+        "--community", "env:POLL_COMMUNITY",
+    )  # fmt: skip
+
+    assert code == 0, out
+    assert "temperature    44" in out
+    assert "warning" not in out
 
 
 def test_poll_an_inventory_device_with_a_custom_check_and_a_failing_threshold(

@@ -23,7 +23,7 @@ import trio
 from netwatch.checks import CPU, SNMP, TEMPERATURE, judge_sample
 from netwatch.inventory import DeviceConfig, InventoryError, load_inventory
 from netwatch.inventory.schema import BUILTIN_DEFAULTS
-from netwatch.inventory.secrets import SecretReferenceError, resolve_secret
+from netwatch.inventory.secrets import SecretReferenceError, is_reference, resolve_secret
 from netwatch.samples import Sample, SnmpError, SnmpReading
 from netwatch.snmp.autodetect import AUTO
 from netwatch.snmp.client import SnmpClient
@@ -83,19 +83,28 @@ def _device_from_args(args: argparse.Namespace) -> DeviceConfig:
         return device
     base = Path.cwd()
 
-    def secret(value: str | None) -> str | None:
-        return None if value is None else resolve_secret(value, base_dir=base).decode()
+    def secret(option: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not is_reference(value):
+            # Like snmpget's -c, but netwatch can do better: say so, never echo the value.
+            print(
+                f"netwatch poll: warning: {option} was given literally; anyone on this machine"
+                " can read it in the process list. Use env:NAME or file:PATH instead.",
+                file=sys.stderr,
+            )
+        return resolve_secret(value, base_dir=base).decode()
 
     snmp = {
         **BUILTIN_DEFAULTS["snmp"],
         "version": args.snmp_version,
         "port": args.port,
-        "community": secret(args.community),
+        "community": secret("--community", args.community),
         "user": args.user,
         "auth_protocol": args.auth_protocol,
-        "auth_key": secret(args.auth_key),
+        "auth_key": secret("--auth-key", args.auth_key),
         "priv_protocol": args.priv_protocol,
-        "priv_key": secret(args.priv_key),
+        "priv_key": secret("--priv-key", args.priv_key),
         "timeout": args.timeout,
         "retries": args.retries,
     }
