@@ -73,7 +73,8 @@ def test_people_column() -> None:
 
 
 def test_json_log_lines_from_a_real_run(tmp_path: Path) -> None:
-    config = write_inventory(tmp_path)
+    twin = '[[devices]]\nid = "core-rtr-twin"\naddress = "127.0.0.1"\nprofile = "ping-only"\n'
+    config = write_inventory(tmp_path, extra=twin)
     env = {**os.environ, **SECRETS}
     process = subprocess.Popen(
         [
@@ -110,6 +111,34 @@ def test_json_log_lines_from_a_real_run(tmp_path: Path) -> None:
     text = json.dumps(records)
     for secret in SECRETS.values():
         assert secret not in text
+    # The inventory's warnings, given before the daemon starts, are records like the rest.
+    warnings = [r for r in records if "same address as device 'core-rtr'" in r["message"]]
+    assert [r["level"] for r in warnings] == ["warning"]
+
+
+def test_json_logs_of_a_run_refused_for_a_broken_inventory(tmp_path: Path) -> None:
+    config = tmp_path / "devices.toml"
+    config.write_text('[[devices]]\nid = "r1"\naddress = "127.0.0.1"\nenabled = "yes"\n')
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "netwatch.cli",
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    records = [json.loads(line) for line in finished.stderr.splitlines()]
+    assert [r["level"] for r in records] == ["error", "error"]
+    assert records[0]["message"].startswith(f"{config}:4: device 'r1': field 'enabled'")
+    assert records[1]["message"] == f"{config}: 1 problem(s); not starting"
 
 
 async def test_status_does_not_show_another_daemons_devices(

@@ -19,6 +19,8 @@ from netwatch.logformat import use_json_logs
 DEFAULT_CONFIG = Path("devices.toml")
 SUMMARY_SHOWN = 12  # check-config's summary lists the largest profiles, sites and parents
 
+log = logging.getLogger("netwatch")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netwatch", description=__doc__)
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
     if args.command == "run":
-        return _run(args.config, args.cycle_stats)
+        return _run(args.config, args.cycle_stats, json_logs=args.log_format == "json")
     if args.command == "check-config":
         if args.config and args.config_option and args.config != args.config_option:
             parser.error("check-config: give the inventory once (PATH or --config PATH)")
@@ -115,26 +117,36 @@ def _status_or_oncall(args: argparse.Namespace) -> int:
     return run_oncall(inventory)
 
 
-def _load(path: Path) -> Inventory | None:
+def _load(path: Path, *, to_log: bool = False) -> Inventory | None:
+    """The inventory, or None after saying what is wrong with it: on stderr for people, or as
+    log records (`to_log`) where the daemon's logs are parsed, so one line is one record."""
     try:
         inventory = load_inventory(path)
     except InventoryError as exc:
+        if to_log:
+            for problem in exc.problems:
+                log.error("%s", problem)
+            log.error("%s: %d problem(s); not starting", path, len(exc.problems))
+            return None
         print(f"netwatch: {path}: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return None
     for warning in inventory.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        if to_log:
+            log.warning("%s", warning)
+        else:
+            print(f"warning: {warning}", file=sys.stderr)
     return inventory
 
 
-def _run(path: Path, cycle_stats: Path | None = None) -> int:
+def _run(path: Path, cycle_stats: Path | None = None, *, json_logs: bool = False) -> int:
     from netwatch.daemon import run_daemon
     from netwatch.icmp.sockets import IcmpPermissionError
     from netwatch.store import StoreOpenError
     from netwatch.workers import WorkerStartError
 
-    inventory = _load(path)
+    inventory = _load(path, to_log=json_logs)
     if inventory is None:
         return 2
     tune_for_polling()
