@@ -3,16 +3,13 @@ failing device through its hold-down, and pages a real HTTP server (the PagerDut
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import trio
+from support.daemon_process import start_daemon, stop, wait_for_log
 from support.pagerduty import PagerDutyStandIn
 from support.radio import COMMUNITY, ROUTING_KEY, RadioAgent, write_inventory
 from support.waiting import wait_until
@@ -85,26 +82,10 @@ def test_signal_stops_the_daemon_cleanly(
 ) -> None:
     inventory = write_inventory(tmp_path / "devices.toml", port=radio_agent.port, events_url=None)
     radio_agent.set(cpu_percent=97, temperature=45)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "netwatch.cli", "run", "--config", str(inventory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = start_daemon(inventory)
     try:
-        assert process.stderr is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = process.stderr.readline()
-            if "cycle 2:" in line:
-                break
-        else:
-            pytest.fail("the daemon never completed two cycles")
-        process.send_signal(stop_signal)
-        stopped_at = time.monotonic()
-        out, err = process.communicate(timeout=10)
-        took = time.monotonic() - stopped_at
+        wait_for_log(process, "cycle 2:")
+        out, err, took = stop(process, stop_signal)
     finally:
         process.kill()
     assert process.returncode == 0, err

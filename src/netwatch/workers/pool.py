@@ -202,7 +202,8 @@ class WorkerSlot:
 
     async def _run_once(self, task_status: trio.TaskStatus[None] | None) -> tuple[int | None, int]:
         process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", WORKER_MODULE],
+            # the number only tells people (ps, top) which worker is which
+            [sys.executable, "-m", WORKER_MODULE, str(self.index)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=worker_environment(),
@@ -225,6 +226,12 @@ class WorkerSlot:
                         elif isinstance(message, LogEntry):
                             emit_worker_record(message, self.index, process.pid)
                         elif isinstance(message, Started):
+                            log.info(
+                                "poll worker %d started (pid %d): %d devices",
+                                self.index,
+                                process.pid,
+                                len(self._devices.devices),
+                            )
                             self._connection = connection
                             self._up.set()
                             self._up = trio.Event()
