@@ -1,15 +1,20 @@
 """Ping N loopback targets (127.x.y.z) x 3 probes with netwatch's Pinger and with fping.
 
-Reports wall time, CPU seconds per 1,000 probes and replies lost. Loopback only.
+Reports wall time, CPU seconds per 1,000 probes and replies lost. Loopback only. With raw
+sockets it also reports what a second Pinger in another process (a poll worker next to the one
+pinging) pays for the copies of the echo replies it receives and drops: every raw ICMP socket
+gets every reply.
 Usage: .venv/bin/python bench/icmp_bench.py [N ...]   (default: 1000 10000)
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import trio
 
@@ -69,6 +74,45 @@ def bench_fping(targets: list[str]) -> tuple[float, float, int]:
     return wall, cpu, lost
 
 
+BYSTANDER = """
+import trio
+from netwatch.icmp import Pinger
+
+async def main():
+    async with trio.open_nursery() as nursery:
+        await nursery.start(Pinger().run)
+        print("ready", flush=True)
+
+trio.run(main)
+"""
+IDLE_WINDOW_S = 5.0
+
+
+def process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_bystander(targets: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s) a second, idle Pinger spends on the replies to someone else's probes,
+    its idle cost over the same time subtracted."""
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", BYSTANDER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert bystander.stdout is not None and bystander.stdout.readline() == "ready\n"
+        idle_start = process_cpu_s(bystander.pid)
+        time.sleep(IDLE_WINDOW_S)
+        busy_start = process_cpu_s(bystander.pid)
+        wall, _cpu, _lost = bench_netwatch(targets)
+        busy = process_cpu_s(bystander.pid) - busy_start
+    finally:
+        bystander.kill()
+        bystander.wait()
+    idle_per_s = (busy_start - idle_start) / IDLE_WINDOW_S
+    return wall, max(0.0, busy - idle_per_s * wall)
+
+
 def main(sizes: list[int]) -> None:
     print(f"{'tool':<9}{'targets':>8}{'probes':>8}{'wall s':>9}{'CPU s/1k probes':>17}{'lost':>7}")
     for n in sizes:
@@ -77,6 +121,11 @@ def main(sizes: list[int]) -> None:
         for tool, bench in (("netwatch", bench_netwatch), ("fping", bench_fping)):
             wall, cpu, lost = bench(targets)
             print(f"{tool:<9}{n:>8}{probes:>8}{wall:>9.2f}{cpu / probes * 1000:>17.3f}{lost:>7}")
+        if os.geteuid() == 0:  # raw sockets: the bystander sees every reply
+            wall, cpu = bench_bystander(targets)
+            print(
+                f"{'bystander':<9}{n:>8}{probes:>8}{wall:>9.2f}{cpu / probes * 1000:>17.3f}{'-':>7}"
+            )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ the process-per-check way (one `fping` and one `snmpget` per device, bounded par
 the raw limits are measured (snmpd's own CPU per request, one `fping` for every target).
 
 Usage:  .venv/bin/python bench/isp_cycle.py [--devices 1000,10000] [--v3-devices 2000]
-                                           [--cycles 3] [--interval 60]
+                                           [--cycles 3] [--interval 60] [--poll-workers auto]
+netwatch's CPU is that of the daemon and its poll workers (netwatch.workers; "auto" starts them
+for large inventories, --poll-workers 1 never), its memory the sum of their peaks.
 Results: a Markdown table on stdout, JSON under bench/results/. Loopback (127/8) only; every
 loop is bounded in count and time, and the snmpd processes are stopped on the way out.
 """
@@ -27,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,41 @@ def proc_peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def child_pids(pid: int) -> list[int]:
+    children = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # exited while we looked
+        if ppid == pid:
+            children.append(int(proc.name))
+    return children
+
+
+def tree_cpu_s(pid: int) -> float:
+    """A process and its children: its own CPU, that of its children it has waited for
+    (restarted poll workers) and that of the children running now."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    waited_for = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime, cstime
+    running = 0.0
+    for child in child_pids(pid):
+        with suppress(OSError):  # exited while we looked: counted in cutime from now on
+            running += proc_cpu_s(child)
+    return proc_cpu_s(pid) + waited_for + running
+
+
+def tree_peak_rss_mb(pid: int) -> float:
+    """The sum of the peak RSS of a process and of its children running now."""
+    total = 0.0
+    for member in [pid, *child_pids(pid)]:
+        with suppress(OSError):
+            total += proc_peak_rss_mb(member)
+    return total
 
 
 def children_cpu_s() -> float:
@@ -197,7 +234,9 @@ def farm_requests(farm: list[Snmpd]) -> int:
     return sum(snmp_in_pkts(agent.first_address) for agent in farm)
 
 
-def write_inventory(path: Path, count: int, *, v3: bool, interval: float) -> None:
+def write_inventory(
+    path: Path, count: int, *, v3: bool, interval: float, poll_workers: str = "auto"
+) -> None:
     if v3:
         snmp = (
             f'version = "3"\nuser = "{V3_USER}"\nauth_protocol = "SHA"\n'
@@ -209,6 +248,7 @@ def write_inventory(path: Path, count: int, *, v3: bool, interval: float) -> Non
     lines = [
         "[netwatch]",
         f'interval = "{interval:g}s"',
+        "poll_workers = " + (poll_workers if poll_workers.isdigit() else f'"{poll_workers}"'),
         "",
         "[defaults]",
         'profile = "airos"',
@@ -238,18 +278,19 @@ def secrets_env() -> dict[str, str]:
 class CycleRow:
     scenario: str
     devices: int
+    workers: int  # poll worker processes (1: the daemon polls by itself)
     cycle: int
     wall_s: float
-    cpu_s: float  # of the netwatch process(es), from /proc, over this cycle's interval
+    cpu_s: float  # of the daemon and its poll workers, from /proc, over this cycle's interval
     cpu_s_per_1k_polls: float  # per device actually polled (late ones cost little)
-    peak_rss_mb: float
+    peak_rss_mb: float  # the daemon's and its workers' peaks, summed
     late: int
     pings_lost: int
     snmp_incomplete: int
     snmp_requests: int  # as counted by the agents (snmpInPkts), over this cycle's interval
     gets_per_s: float
     snmpd_cpu_s: float
-    self_reported_cpu_s: float  # the daemon's own getrusage, as a cross-check
+    self_reported_cpu_s: float  # the daemon's --cycle-stats (workers included), a cross-check
     note: str = ""
 
     @property
@@ -273,9 +314,10 @@ def run_netwatch(
     interval: float,
     workdir: Path,
     farm: list[Snmpd],
+    poll_workers: str = "auto",
 ) -> list[CycleRow]:
     inventory = workdir / f"{scenario}.toml"
-    write_inventory(inventory, count, v3=v3, interval=interval)
+    write_inventory(inventory, count, v3=v3, interval=interval, poll_workers=poll_workers)
     stats_path = workdir / f"{scenario}.cycles.jsonl"
     log_path = workdir / f"{scenario}.log"
     rows: list[CycleRow] = []
@@ -309,7 +351,7 @@ def run_netwatch(
                 lines = stats_path.read_text().splitlines() if stats_path.exists() else []
                 for line in lines[seen:]:
                     record = json.loads(line)
-                    cpu = proc_cpu_s(process.pid)
+                    cpu = tree_cpu_s(process.pid)
                     snmpd_cpu = farm_cpu_s(farm)
                     requests = farm_requests(farm)
                     cycle_cpu = cpu - previous_cpu
@@ -319,11 +361,12 @@ def run_netwatch(
                         CycleRow(
                             scenario=scenario,
                             devices=count,
+                            workers=max(1, len(record.get("worker_cpu_s", ()))),
                             cycle=record["cycle"],
                             wall_s=record["duration_s"],
                             cpu_s=round(cycle_cpu, 2),
                             cpu_s_per_1k_polls=round(cycle_cpu * 1000 / polled, 3),
-                            peak_rss_mb=round(proc_peak_rss_mb(process.pid), 1),
+                            peak_rss_mb=round(tree_peak_rss_mb(process.pid), 1),
                             late=record["late"],
                             pings_lost=record["pings_sent"]
                             - record["pings_received"]
@@ -504,15 +547,16 @@ def markdown(report: Report) -> str:
     out = [
         f"### netwatch, {report.interval_s:g} s interval ({report.machine['cpus']} CPUs)",
         "",
-        "| scenario | devices | cycle | wall s | CPU s | CPU s / 1k polls | peak RSS MB "
+        "| scenario | devices | workers | cycle | wall s | CPU s | CPU s / 1k polls | peak RSS MB "
         "| late | pings lost | SNMP incomplete | agent requests | GET/s | snmpd CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report.netwatch:
         cycle = f"{r.cycle}{' (start-up)' if r.note else ''}"
         out.append(
-            f"| {r.scenario} | {r.devices} | {cycle} | {r.wall_s:.1f} | {r.cpu_s:.2f} "
-            f"| {r.cpu_s_per_1k_polls:.3f} | {r.peak_rss_mb:.0f} | {r.late} | {r.pings_lost} "
+            f"| {r.scenario} | {r.devices} | {r.workers} | {cycle} | {r.wall_s:.1f} "
+            f"| {r.cpu_s:.2f} | {r.cpu_s_per_1k_polls:.3f} | {r.peak_rss_mb:.0f} | {r.late} "
+            f"| {r.pings_lost} "
             f"| {r.snmp_incomplete} | {r.snmp_requests} | {r.gets_per_s:.0f} "
             f"| {r.snmpd_cpu_s:.2f} |"
         )
@@ -564,6 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--interval", type=float, default=60.0, help="poll interval in seconds")
     parser.add_argument(
+        "--poll-workers",
+        default="auto",
+        help='[netwatch] poll_workers for every scenario: "auto" or a number (1: no workers)',
+    )
+    parser.add_argument(
         "--baseline-devices", type=int, default=1000, help="devices polled process-per-check"
     )
     parser.add_argument("--parallel", type=int, default=32, help="process-per-check parallelism")
@@ -580,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if not 1 <= args.cycles <= 20 or args.interval < 1:
         parser.error("--cycles must be 1..20 and --interval at least 1 s")
+    if args.poll_workers != "auto" and not args.poll_workers.isdigit():
+        parser.error('--poll-workers must be "auto" or a number')
 
     # SIGTERM gets the same clean-up as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -587,7 +638,11 @@ def main(argv: list[str] | None = None) -> int:
         started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         interval_s=args.interval,
         cycles=args.cycles,
-        machine={"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        machine={
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "poll_workers": args.poll_workers,
+        },
     )
     largest = max([*args.devices, args.v3_devices, args.baseline_devices])
     workdir = Path(tempfile.mkdtemp(prefix="netwatch-bench-"))
@@ -601,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
                 snmpd_before, requests_before = farm_cpu_s(farm), farm_requests(farm)
                 rows = run_netwatch(
                     scenario, count, v3=v3, cycles=args.cycles, interval=args.interval,
-                    workdir=workdir, farm=farm,
+                    workdir=workdir, farm=farm, poll_workers=args.poll_workers,
                 )  # fmt: skip
                 report.netwatch.extend(rows)
                 requests = farm_requests(farm) - requests_before
