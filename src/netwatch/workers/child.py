@@ -126,11 +126,11 @@ async def serve(incoming: trio.abc.ReceiveStream, outgoing: trio.abc.SendStream)
 
 
 def main() -> int:
-    # The daemon decides when a worker stops (it closes stdin). A Ctrl-C in a terminal or a
-    # hang-up reaches the whole process group; the worker must neither die with a traceback
-    # nor stop polling for it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # The daemon decides when a worker stops (it closes stdin). A Ctrl-C in a terminal, a
+    # hang-up, or systemd's SIGTERM to the whole service reach every process of it; a worker
+    # that died of them first would be a spurious "worker died" in the daemon's last words.
+    for stop_signal in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
     # Frames own the original stdout; anything printed by mistake goes to stderr instead.
     frames_out = os.dup(1)
     os.dup2(2, 1)
