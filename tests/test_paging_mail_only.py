@@ -19,7 +19,7 @@ from netwatch.inventory import Inventory, parse_inventory
 from netwatch.paging import MailOnlyService, open_mail_channel
 
 
-def mail_only_inventory(server: SmtpServer, *, always: bool = True) -> Inventory:
+def mail_only_inventory(server: SmtpServer, folder: Path, *, always: bool = True) -> Inventory:
     return parse_inventory(
         f"""
 [email]
@@ -35,26 +35,26 @@ id = "tower-3"
 address = "192.0.2.3"
 profile = "ping-only"
 """,
-        Path("devices.toml"),
+        folder / "devices.toml",  # the store goes beside it
     )
 
 
 def test_without_a_routing_key_email_always_is_the_paging_channel(
-    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("NW_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    assert isinstance(make_sender(mail_only_inventory(smtp_server)), MailOnlyService)
-    assert paging_mode(mail_only_inventory(smtp_server)) == "e-mail only (no routing key)"
-    quiet = mail_only_inventory(smtp_server, always=False)
+    assert isinstance(make_sender(mail_only_inventory(smtp_server, tmp_path)), MailOnlyService)
+    assert paging_mode(mail_only_inventory(smtp_server, tmp_path)) == "e-mail only (no routing key)"
+    quiet = mail_only_inventory(smtp_server, tmp_path, always=False)
     assert isinstance(make_sender(quiet), PrintingSender)
     assert paging_mode(quiet) == "dry run (no routing key)"
 
 
 async def test_pages_arrive_by_mail_and_are_printed(
-    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+    smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("NW_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    inventory = mail_only_inventory(smtp_server)
+    inventory = mail_only_inventory(smtp_server, tmp_path)
     mail = open_mail_channel(inventory, tls_context=smtp_server.client_context)
     assert mail is not None
     printed = io.StringIO()

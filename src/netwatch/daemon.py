@@ -33,7 +33,10 @@ log = logging.getLogger("netwatch")
 
 
 def make_sender(
-    inventory: Inventory, dry_run_stream: TextIO | None = None, notifier: Notifier | None = None
+    inventory: Inventory,
+    dry_run_stream: TextIO | None = None,
+    notifier: Notifier | None = None,
+    state_db: Path | None = None,
 ) -> Sender:
     # mail recipients follow the routing rules the notifier has in force (reload included)
     plan = (lambda: notifier.plan) if notifier is not None else None
@@ -41,7 +44,9 @@ def make_sender(
         printer = PrintingSender(dry_run_stream)
         email = inventory.email
         if email is not None and email.always:
-            mail = open_mail_channel(inventory, plan=plan)
+            # e-mail is the only channel: its queue lives in the store, as the outbox does
+            store = open_store(state_db or state_db_path(inventory))
+            mail = open_mail_channel(inventory, plan=plan, store=store)
             assert mail is not None
             return MailOnlyService(printer, mail)
         return printer
@@ -108,7 +113,7 @@ async def run_daemon(
 
             nursery.start_soon(handle_signals)
             notifier = make_notifier(inventory)
-            sender = make_sender(inventory, dry_run_stream, notifier)
+            sender = make_sender(inventory, dry_run_stream, notifier, state_db)
             polling, sharded = await start_polling(nursery, inventory, wall_clock)
             await nursery.start(sender.run)
             if inventory.routing_key is None:

@@ -25,6 +25,7 @@ from netwatch.inventory import Inventory
 from netwatch.routing import PagingPlan, plan_for
 from netwatch.store import Store, open_store
 from netwatch.store.alert_state import state_db_path
+from netwatch.store.mail_queue import DurableMailQueue
 from netwatch.store.outbox import DurableOutbox
 
 log = logging.getLogger("netwatch.delivery")
@@ -110,10 +111,10 @@ def open_paging_sender(
     `always`, and with `fallback` the pages PagerDuty could not take once delivery has failed
     for `failing_threshold`, then one mail when it works again. `plan`: the routing rules in
     force (the notifier's, so a reload changes recipients too)."""
-    _, outbox = open_outbox(inventory, state_db)
+    store, outbox = open_outbox(inventory, state_db)
     pagerduty = inventory.pagerduty
     email = inventory.email
-    mail = open_mail_channel(inventory, plan=plan, tls_context=tls_context)
+    mail = open_mail_channel(inventory, plan=plan, tls_context=tls_context, store=store)
     fallback = mail is not None and email is not None and email.fallback
     sender = EventsApiSender(
         url=pagerduty.events_url,
@@ -134,9 +135,11 @@ def open_mail_channel(
     *,
     plan: Callable[[], PagingPlan] | None = None,
     tls_context: ssl.SSLContext | None = None,
+    store: Store | None = None,
 ) -> MailChannel | None:
     """The `[email]` channel, or None without one. Recipients follow `plan` (the routing rules
-    in force), else the inventory's rules as loaded."""
+    in force), else the inventory's rules as loaded. With `store`, its queue and what it
+    mailed survive a restart (mails still waiting are sent, no news is mailed twice)."""
     email = inventory.email
     if email is None:
         return None
@@ -153,7 +156,10 @@ def open_mail_channel(
         tls_context=tls_context,
     )
     return MailChannel(
-        config, recipients_for=mail_recipients(current_plan), fallback_recipients=email.to
+        config,
+        recipients_for=mail_recipients(current_plan),
+        fallback_recipients=email.to,
+        journal=DurableMailQueue(store) if store is not None else None,
     )
 
 

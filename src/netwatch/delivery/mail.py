@@ -11,8 +11,8 @@ are one mail each. Routing keys never appear in a mail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -30,35 +30,95 @@ class MailItem:
     event: Event
     recipients: tuple[str, ...]
     why: Why
+    row: int | None = None  # its row in the store; None while it is in memory only
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryNotice:
+    """The "PagerDuty reachable again" mail, kept as what it says so a restart can send it."""
+
+    recipients: tuple[str, ...]
+    pending: int
+    at: float
+    row: int | None = None  # as MailItem.row
+
+
+@dataclass(frozen=True, slots=True)
+class KeyNews:
+    """What has been mailed for one dedup key."""
+
+    open: bool = False  # a trigger was mailed and no resolve since
+    severity: str | None = None  # the mailed trigger's, while open
+    acknowledged: bool = False
+    resolved: bool = False
 
 
 class MailNews:
-    """What was last mailed per dedup key, so each piece of news is mailed once."""
+    """What was last mailed per dedup key, so each piece of news is mailed once. `known`: what
+    a previous run mailed (from the store), so a restart neither repeats nor misses news."""
 
-    def __init__(self) -> None:
-        self._open: dict[str, str | None] = {}  # dedup key -> severity of the mailed trigger
-        self._acknowledged: set[str] = set()
-        self._resolved: set[str] = set()
+    def __init__(self, known: Mapping[str, KeyNews] | None = None) -> None:
+        self._keys: dict[str, KeyNews] = dict(known or {})
 
     def is_news(self, event: Event) -> bool:
         key, action = str(event.get("dedup_key")), event.get("event_action")
+        news = self._keys.get(key, KeyNews())
         if action == "trigger":
-            return key not in self._open or self._open[key] != _severity(event)
+            return not news.open or news.severity != _severity(event)
         if action == "acknowledge":
-            return key not in self._acknowledged
-        return key not in self._resolved
+            return not news.acknowledged
+        return not news.resolved
 
-    def mailed(self, event: Event) -> None:
+    def mailed(self, event: Event) -> tuple[str, KeyNews]:
+        """Take the event as mailed: its dedup key and what is known of that key now."""
         key, action = str(event.get("dedup_key")), event.get("event_action")
+        news = self._keys.get(key, KeyNews())
         if action == "trigger":
-            self._open[key] = _severity(event)
-            self._resolved.discard(key)
+            news = replace(news, open=True, severity=_severity(event), resolved=False)
         elif action == "acknowledge":
-            self._acknowledged.add(key)
+            news = replace(news, acknowledged=True)
         else:
-            self._open.pop(key, None)
-            self._acknowledged.discard(key)
-            self._resolved.add(key)
+            news = KeyNews(resolved=True)
+        self._keys[key] = news
+        return key, news
+
+
+@dataclass(frozen=True)
+class SavedMail:
+    """What a previous run left: pages and notices not yet mailed (oldest first, each with
+    its row), and what was mailed per dedup key."""
+
+    items: list[MailItem]
+    notices: list[RecoveryNotice]
+    news: dict[str, KeyNews]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One message and what it carries: the SMTP server takes all of it or none."""
+
+    recipients: tuple[str, ...]
+    items: tuple[MailItem, ...] = ()
+    notice: RecoveryNotice | None = None
+
+    def message(self, *, sender: str, now: float) -> EmailMessage:
+        if self.notice is not None:
+            notice = self.notice
+            return recovery_message(
+                sender=sender, recipients=notice.recipients, pending=notice.pending, now=notice.at
+            )
+        return page_message(self.items, sender=sender, recipients=self.recipients, now=now)
+
+
+def batches(notices: Sequence[RecoveryNotice], items: Sequence[MailItem]) -> list[Batch]:
+    """Everything waiting, as messages: each notice alone, then one message per recipient
+    list (in the order the lists first appear) with its items in the order they came."""
+    groups: dict[tuple[str, ...], list[MailItem]] = {}
+    for item in items:
+        groups.setdefault(item.recipients, []).append(item)
+    return [Batch(notice.recipients, notice=notice) for notice in notices] + [
+        Batch(to, tuple(grouped)) for to, grouped in groups.items()
+    ]
 
 
 def page_line(event: Event) -> str:

@@ -6,22 +6,34 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import sqlite3
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 import trio
 
-from netwatch.delivery.mail import MailItem, MailNews, Why, page_message, recovery_message
+from netwatch.delivery.mail import (
+    Batch,
+    KeyNews,
+    MailItem,
+    MailNews,
+    RecoveryNotice,
+    SavedMail,
+    Why,
+    batches,
+)
 from netwatch.events import Event
 
 log = logging.getLogger("netwatch.delivery.email")
 
 RETRY_INITIAL = 5.0
 RETRY_MAX = 300.0
+_T = TypeVar("_T")
+IN_MEMORY_ONLY = "kept in memory only: a restart before it is mailed loses it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +77,27 @@ def describe_smtp_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+class MailJournal(Protocol):
+    """Where the channel keeps what must survive a restart (store/mail_queue.py)."""
+
+    def queue_item(self, item: MailItem, dedup_key: str, news: KeyNews) -> int: ...
+
+    def queue_notice(self, notice: RecoveryNotice) -> int: ...
+
+    def remove(self, batch: Batch) -> None: ...
+
+    def load(self) -> SavedMail: ...
+
+
 class MailChannel:
     """Queues pages as mail and sends them from its own task, retrying on SMTP failure.
 
     `page()` is the e-mail channel in its own right (with `[email] always`); `fallback()` and
-    `recovered()` are the EventsApiSender's `on_degraded`/`on_recovered` hooks.
+    `recovered()` are the EventsApiSender's `on_degraded`/`on_recovered` hooks. With a
+    journal, every page is written there when queued and removed once the SMTP server
+    accepted the message carrying it, and what was mailed is remembered with it: a restart
+    sends what was waiting and mails no news twice. A journal that cannot be written is
+    logged and the page stays queued in memory.
     """
 
     def __init__(
@@ -80,6 +108,7 @@ class MailChannel:
         fallback_recipients: Sequence[str],
         send: Callable[[SmtpConfig, EmailMessage], None] = send_blocking,
         wall_clock: Callable[[], float] = time.time,
+        journal: MailJournal | None = None,
     ) -> None:
         self._config = config
         self._recipients_for = recipients_for
@@ -87,12 +116,20 @@ class MailChannel:
         self._pending: Callable[[], int] = lambda: 0
         self._send = send
         self._wall_clock = wall_clock
-        self._news = MailNews()
-        self._queue: list[MailItem] = []
-        self._notices: list[EmailMessage] = []
+        self._journal = journal
+        saved = journal.load() if journal is not None else None
+        self._news = MailNews(saved.news if saved is not None else None)
+        self._queue: list[MailItem] = list(saved.items) if saved is not None else []
+        self._notices: list[RecoveryNotice] = list(saved.notices) if saved is not None else []
         self._fallback_to: set[str] = set()
         self._wake = trio.Event()
         self.sent: list[EmailMessage] = []
+        if self._queue or self._notices:
+            log.info(
+                "mail queue: %d page(s) and %d notice(s) restored, to be mailed",
+                len(self._queue),
+                len(self._notices),
+            )
 
     def set_pending_source(self, pending: Callable[[], int]) -> None:
         """Where the recovery mail reads how many events are still waiting for PagerDuty."""
@@ -108,14 +145,9 @@ class MailChannel:
     def recovered(self) -> None:
         recipients = sorted(self._fallback_to) or list(self._fallback_recipients)
         self._fallback_to.clear()
-        self._notices.append(
-            recovery_message(
-                sender=self._config.sender,
-                recipients=recipients,
-                pending=self._pending(),
-                now=self._wall_clock(),
-            )
-        )
+        notice = RecoveryNotice(tuple(recipients), self._pending(), self._wall_clock())
+        row = self._journaled(lambda j: j.queue_notice(notice), if_lost=IN_MEMORY_ONLY)
+        self._notices.append(replace(notice, row=row))
         self._wake.set()
 
     def waiting(self) -> int:
@@ -128,11 +160,11 @@ class MailChannel:
             if not self._queue and not self._notices:
                 self._wake = trio.Event()
                 await self._wake.wait()
-            outgoing: list[tuple[EmailMessage, list[MailItem]]] = [
-                (notice, []) for notice in self._notices
-            ] + self._batch()
+            outgoing = batches(self._notices, self._queue)
             self._notices, self._queue = [], []
-            for index, (message, _items) in enumerate(outgoing):
+            now = self._wall_clock()
+            for index, batch in enumerate(outgoing):
+                message = batch.message(sender=self._config.sender, now=now)
                 try:
                     # abandoned on cancel: a silent server would otherwise hold a SIGTERM
                     # for smtplib's whole timeout (the daemon promises to stop within 2 s)
@@ -148,13 +180,14 @@ class MailChannel:
                         delay,
                     )
                     unsent = outgoing[index:]
-                    self._notices = [m for m, its in unsent if not its] + self._notices
-                    self._queue = [i for _, its in unsent for i in its] + self._queue
+                    self._notices = [b.notice for b in unsent if b.notice] + self._notices
+                    self._queue = [i for b in unsent for i in b.items] + self._queue
                     await trio.sleep(delay)
                     delay = min(delay * 2, RETRY_MAX)
                     break
                 self.sent.append(message)
                 log.info("mailed %r to %s", message["Subject"], message["To"])
+                self._forget(batch)
             else:
                 delay = RETRY_INITIAL
 
@@ -164,17 +197,21 @@ class MailChannel:
         recipients = tuple(self._recipients_for(event))
         if why == "fallback":
             self._fallback_to.update(recipients)
-        self._news.mailed(event)
-        self._queue.append(MailItem(event, recipients, why))
+        key, news = self._news.mailed(event)
+        item = MailItem(event, recipients, why)
+        row = self._journaled(lambda j: j.queue_item(item, key, news), if_lost=IN_MEMORY_ONLY)
+        self._queue.append(replace(item, row=row))
         self._wake.set()
 
-    def _batch(self) -> list[tuple[EmailMessage, list[MailItem]]]:
-        """One message per recipient list for everything queued now."""
-        groups: dict[tuple[str, ...], list[MailItem]] = {}
-        for item in self._queue:
-            groups.setdefault(item.recipients, []).append(item)
-        now = self._wall_clock()
-        return [
-            (page_message(items, sender=self._config.sender, recipients=to, now=now), items)
-            for to, items in groups.items()
-        ]
+    def _forget(self, mailed: Batch) -> None:
+        self._journaled(lambda j: j.remove(mailed), if_lost="a restart mails it again")
+
+    def _journaled(self, write: Callable[[MailJournal], _T], if_lost: str) -> _T | None:
+        if self._journal is None:
+            return None
+        try:
+            return write(self._journal)
+        except sqlite3.Error as exc:
+            # paging matters more than remembering: the mail goes on from memory regardless
+            log.error("mail queue: could not write to the store (%s); %s", exc, if_lost)
+            return None
