@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import trio
 from support.pagerduty import PagerDutyStandIn
-from support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer
+from support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer, client_config
 
 from netwatch.alerts import DeviceAlert, FailingCheck, Level
 from netwatch.delivery import RetryPolicy
-from netwatch.delivery.smtp import MailChannel, SmtpConfig
+from netwatch.delivery.smtp import MailChannel
 from netwatch.events import Event, resolve_event, trigger_event
 from netwatch.inventory import load_inventory
 from netwatch.paging import open_paging_sender
@@ -38,19 +38,6 @@ def trigger(device_id: str, key: str = DEFAULT_KEY, level: Level = Level.CRITICA
     return trigger_event(alert, routing_key=key, now=NOW, links=[("https://192.0.2.7/", "web UI")])
 
 
-def config(server: SmtpServer, password: str = SMTP_PASSWORD) -> SmtpConfig:
-    return SmtpConfig(
-        host=server.host,
-        port=server.port,
-        security="starttls",
-        sender="netwatch@isp.example",
-        username=SMTP_USER,
-        password=password.encode(),
-        timeout=5.0,
-        tls_context=server.client_context,
-    )
-
-
 async def until(condition: Callable[[], bool]) -> None:
     with trio.fail_after(20):
         while not condition():  # noqa: ASYNC110 (the SMTP server and stand-in are threads)
@@ -62,7 +49,7 @@ async def test_pages_by_mail_over_starttls_with_auth_news_only(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     channel = MailChannel(
-        config(smtp_server),
+        client_config(smtp_server),
         recipients_for=lambda event: ["noc@isp.example", "oncall@isp.example"],
         fallback_recipients=["noc@isp.example"],
     )
@@ -101,7 +88,7 @@ async def test_wrong_password_is_retried_and_never_logged(
 ) -> None:
     wrong = "wrong-Pw-0000-secret"
     channel = MailChannel(
-        config(smtp_server, password=wrong),
+        client_config(smtp_server, password=wrong),
         recipients_for=lambda event: ["noc@isp.example"],
         fallback_recipients=["noc@isp.example"],
     )

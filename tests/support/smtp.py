@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from netwatch.delivery.smtp import SmtpConfig
+
 SMTP_USER = "netwatch"
 SMTP_PASSWORD = "smtp-Pw-93kd!secret"
 
@@ -37,6 +39,7 @@ class SmtpServer:
     host: str
     port: int
     client_context: ssl.SSLContext  # trusts the server's self-signed certificate
+    certificate: Path  # that certificate, for a client in another process (SSL_CERT_FILE)
     messages: list[Message] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
@@ -63,6 +66,20 @@ class _Handler:
             )
             self._server.arrived.notify_all()
         return "250 OK"
+
+
+def client_config(server: SmtpServer, password: str = SMTP_PASSWORD) -> SmtpConfig:
+    """netwatch's settings for this server: STARTTLS trusting its certificate, then AUTH."""
+    return SmtpConfig(
+        host=server.host,
+        port=server.port,
+        security="starttls",
+        sender="netwatch@isp.example",
+        username=SMTP_USER,
+        password=password.encode(),
+        timeout=5.0,
+        tls_context=server.client_context,
+    )
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -107,7 +124,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
     client_context = ssl.create_default_context(cafile=str(cert))
-    server = SmtpServer("127.0.0.1", 0, client_context)
+    server = SmtpServer("127.0.0.1", 0, client_context, cert)
 
     def authenticate(smtp: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
         ok = (

@@ -72,13 +72,13 @@ class DurableMailQueue:
 
     def remove(self, batch: Batch) -> None:
         """The SMTP server accepted this message: forget what it carried."""
+        items = [(item.row,) for item in batch.items if item.row is not None]
+        notice = batch.notice.row if batch.notice is not None else None
+        if not items and notice is None:
+            return  # kept in memory only (the store could not be written)
         with self._store.transaction() as db:
-            db.executemany(
-                "DELETE FROM mail_item WHERE id = ?",
-                [(item.row,) for item in batch.items if item.row is not None],
-            )
-            if batch.notice is not None and batch.notice.row is not None:
-                db.execute("DELETE FROM mail_notice WHERE id = ?", (batch.notice.row,))
+            db.executemany("DELETE FROM mail_item WHERE id = ?", items)
+            db.execute("DELETE FROM mail_notice WHERE id = ?", (notice,))
 
     def load(self) -> SavedMail:
         db = self._store.connection
