@@ -1,4 +1,5 @@
-"""SnmpClient: one pysnmp SnmpEngine on the trio carrier, with GET and walk as plain results.
+"""SnmpClient: GET, GETNEXT and walk as plain results. SNMPv1/v2c go through the hand-written
+codec (community_transport.py); SNMPv3 through one pysnmp SnmpEngine on the trio carrier.
 
 Agent problems (timeouts, USM rejections, error-status, garbage replies) come back as
 `SnmpError` values inside the result; only programming errors raise.
@@ -7,16 +8,16 @@ Agent problems (timeouts, USM rejections, error-status, garbage replies) come ba
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import trio
 from pyasn1.type import univ
 from pysnmp.proto.error import StatusInformation
 
 from netwatch.samples import SnmpError, SnmpErrorKind
+from netwatch.snmp.community_transport import CommunityTransport
 from netwatch.snmp.engine_realm import EngineRealm
 from netwatch.snmp.engine_targets import TargetConfigError
 from netwatch.snmp.error_mapping import (
@@ -27,7 +28,8 @@ from netwatch.snmp.error_mapping import (
     indication_name,
 )
 from netwatch.snmp.oids import format_oid, is_in_subtree, parse_oid
-from netwatch.snmp.results import NOT_SUPPORTED_TYPES, GetResult, RawValue, VarBind, WalkResult
+from netwatch.snmp.pysnmp_varbinds import varbinds_from_pysnmp
+from netwatch.snmp.results import NOT_SUPPORTED_TYPES, GetResult, VarBind, WalkResult
 from netwatch.snmp.target import SnmpTarget
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,12 @@ DEFAULT_MAX_REPETITIONS = 25
 # SNMPv3 engine discovery and time synchronisation add round trips on top of the retries.
 _DISCOVERY_ROUND_TRIPS = 2
 _DEADLINE_SLACK_S = 1.0
-# pysnmp decodes INTEGER as `Integer` on v2c and as `Integer32` after v1→v2 conversion; both
-# are the same SMI type.
-_TYPE_NAME_ALIASES = {"Integer": "Integer32"}
+
+
+class _Answer(NamedTuple):
+    error_status: int
+    error_index: int
+    varbinds: tuple[VarBind, ...]
 
 
 @dataclass(slots=True)
@@ -56,7 +61,8 @@ class _Pending:
 
 
 class SnmpClient:
-    """All SNMP traffic of one process: one engine, one socket per address family.
+    """All SNMP traffic of one process: SNMPv1/v2c through one socket per address family,
+    SNMPv3 through one pysnmp engine with sockets of its own.
 
     A second engine (with its own sockets) is started only when an SNMPv3 user name turns up
     with keys different from those the first engine already holds for it.
@@ -64,6 +70,7 @@ class SnmpClient:
 
     def __init__(self, *, max_repetitions: int = DEFAULT_MAX_REPETITIONS) -> None:
         self._max_repetitions = max_repetitions
+        self._community = CommunityTransport()
         self._realms = [EngineRealm()]
         self._nursery: trio.Nursery | None = None
         self._oids_per_get: dict[tuple[str, int], int] = {}
@@ -76,6 +83,7 @@ class SnmpClient:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
             async with trio.open_nursery() as nursery:
+                await nursery.start(self._community.run)
                 for realm in self._realms:
                     await nursery.start(realm.dispatcher.run)
                 self._nursery = nursery
@@ -158,13 +166,10 @@ class SnmpClient:
             if response.error_status:
                 error = error_from_status(response.error_status, response.error_index, asking)
                 return GetResult(error=error)
-            decoded = _decode_varbinds(response.varbinds)
-            if isinstance(decoded, SnmpError):
-                return GetResult(error=decoded)
-            received = tuple(varbind.oid for varbind in decoded)
+            received = tuple(varbind.oid for varbind in response.varbinds)
             if received != asking:
                 return GetResult(error=_mismatch(asking, received))
-            answered = {varbind.oid: varbind for varbind in decoded} | unsupported
+            answered = {varbind.oid: varbind for varbind in response.varbinds} | unsupported
             return GetResult(varbinds=tuple(answered[oid] for oid in requested))
 
     async def get_next(self, target: SnmpTarget, oids: Sequence[str]) -> GetResult:
@@ -182,14 +187,11 @@ class SnmpClient:
             return GetResult(
                 error=error_from_status(response.error_status, response.error_index, requested)
             )
-        decoded = _decode_varbinds(response.varbinds)
-        if isinstance(decoded, SnmpError):
-            return GetResult(error=decoded)
-        if len(decoded) != len(requested):
+        if len(response.varbinds) != len(requested):
             return GetResult(
                 error=SnmpError(SnmpErrorKind.MALFORMED, "reply has a different number of OIDs")
             )
-        return GetResult(varbinds=tuple(decoded))
+        return GetResult(varbinds=response.varbinds)
 
     async def walk(self, target: SnmpTarget, root_oid: str, *, max_rows: int = 1000) -> WalkResult:
         """Every row under `root_oid`: GETNEXT on SNMPv1, GETBULK on v2c/v3.
@@ -238,12 +240,9 @@ class SnmpClient:
                     response.error_status, response.error_index, (format_oid(cursor),)
                 )
                 return WalkResult(root_text, tuple(rows), error=error)
-            decoded = _decode_varbinds(response.varbinds)
-            if isinstance(decoded, SnmpError):
-                return WalkResult(root_text, tuple(rows), error=decoded)
-            if not decoded:
+            if not response.varbinds:
                 return WalkResult(root_text, tuple(rows))
-            for varbind in decoded:
+            for varbind in response.varbinds:
                 oid = parse_oid(varbind.oid)
                 if varbind.type_name in NOT_SUPPORTED_TYPES or not is_in_subtree(oid, root):
                     return WalkResult(root_text, tuple(rows))
@@ -264,7 +263,7 @@ class SnmpClient:
         oids: tuple[str, ...],
         *,
         max_repetitions: int = 0,
-    ) -> _RawResponse | SnmpError:
+    ) -> _Answer | SnmpError:
         response = await self._request_once(target, kind, oids, max_repetitions)
         if (
             target.version == "3"
@@ -285,7 +284,12 @@ class SnmpClient:
         kind: str,
         oids: tuple[str, ...],
         max_repetitions: int,
-    ) -> _RawResponse | SnmpError:
+    ) -> _Answer | SnmpError:
+        if target.version != "3":
+            reply = await self._community.request(target, kind, oids, max_repetitions)
+            if isinstance(reply, SnmpError):
+                return reply
+            return _Answer(reply.error_status, reply.error_index, reply.varbinds)
         realm = await self._realm_for(target)
         try:
             target_info = realm.targets.info_for(target)
@@ -330,7 +334,10 @@ class SnmpClient:
                     SnmpErrorKind.MALFORMED, "agent replied only with undecodable datagrams"
                 )
             return error_from_indication(response.indication)
-        return response
+        decoded = varbinds_from_pysnmp(response.varbinds)
+        if isinstance(decoded, SnmpError):
+            return decoded
+        return _Answer(response.error_status, response.error_index, decoded)
 
     def _on_response(
         self,
@@ -377,30 +384,3 @@ def _mismatch(asked: tuple[str, ...], received: tuple[str, ...]) -> SnmpError:
 def _deadline_for(target: SnmpTarget) -> float:
     attempts = max(0, target.retries) + 1 + _DISCOVERY_ROUND_TRIPS
     return attempts * target.timeout + _DEADLINE_SLACK_S
-
-
-def _decode_varbinds(varbinds: list[tuple[Any, Any]]) -> list[VarBind] | SnmpError:
-    decoded: list[VarBind] = []
-    for name, value in varbinds:
-        try:
-            type_name = type(value).__name__
-            type_name = _TYPE_NAME_ALIASES.get(type_name, type_name)
-            decoded.append(VarBind(name.prettyPrint(), type_name, _raw_value(value)))
-        except Exception as exc:
-            return SnmpError(SnmpErrorKind.MALFORMED, f"undecodable value: {type(exc).__name__}")
-    return decoded
-
-
-def _raw_value(value: Any) -> RawValue:
-    type_name = type(value).__name__
-    if type_name in NOT_SUPPORTED_TYPES or isinstance(value, univ.Null):
-        return None
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, univ.ObjectIdentifier):
-        return str(value.prettyPrint())
-    if type_name == "IpAddress":
-        return socket.inet_ntoa(bytes(value.asOctets()))
-    if isinstance(value, univ.OctetString):
-        return bytes(value.asOctets())
-    raise TypeError(f"unexpected SNMP value type {type_name}")

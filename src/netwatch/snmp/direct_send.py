@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 from pysnmp import nextid
 from pysnmp.entity.rfc3413 import cmdgen
-from pysnmp.proto.proxy import rfc2576
 
 _request_handles: Any = nextid.Integer(0x7FFFFFFF)
 
@@ -29,8 +28,8 @@ class TargetInfo(NamedTuple):
     timeout_centiseconds: int
     retry_count: int
     # pysnmp's typed values from SNMP-TARGET-MIB: its security models key tables by them.
-    message_processing_model: Any  # 0 = v1, 1 = v2c, 3 = v3
-    security_model: Any  # 1 = v1, 2 = v2c, 3 = USM
+    message_processing_model: Any  # 3 = v3
+    security_model: Any  # 3 = USM
     security_name: Any
     security_level: Any
 
@@ -56,12 +55,7 @@ class _DirectSendPdu:
             contextEngineId = engine_id_type(contextEngineId)
         contextName = admin_string_type(contextName)
         original_pdu = PDU
-        # The user-side API is SMIv2; v1 agents get the PDU converted.
-        if info.message_processing_model == 0:
-            PDU = rfc2576.v2_to_v1(PDU)
-            pdu_version = 0
-        else:
-            pdu_version = 1
+        pdu_version = 1  # SNMPv3 carries SMIv2 PDUs; v1/v2c do not come here
         request_handle: int = _request_handles()
         send_pdu_handle = snmpEngine.message_dispatcher.send_pdu(
             snmpEngine,

@@ -1,9 +1,9 @@
-"""One pysnmp SnmpEngine with its trio dispatcher, target configuration and generators."""
+"""One pysnmp SnmpEngine (SNMPv3 only) with its trio dispatcher, target configuration and
+generators. SNMPv1/v2c do not go through pysnmp: see community_transport.py."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import trio
@@ -11,25 +11,11 @@ from pysnmp.entity.engine import SnmpEngine
 
 from netwatch.snmp import direct_send
 from netwatch.snmp.engine_targets import EngineTargets
+from netwatch.snmp.hex_dump import short_hex_dump
 from netwatch.snmp.target import SnmpTarget
 from netwatch.snmp.trio_carrier import TrioDispatcher
 
 log = logging.getLogger(__name__)
-
-
-_HEX_DUMP_BYTES = 48
-
-
-def short_hex_dump(message: bytes, secrets: Iterable[bytes] = ()) -> str:
-    """The first bytes of a datagram in hex, with every secret (a v1/v2c reply carries the
-    community in clear) replaced by `2a 2a 2a` ("***")."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, b"***")
-    shown = message[:_HEX_DUMP_BYTES].hex(" ")
-    return shown + (
-        f" … (+{len(message) - _HEX_DUMP_BYTES} bytes)" if len(message) > _HEX_DUMP_BYTES else ""
-    )
 
 
 class EngineRealm:
@@ -95,7 +81,7 @@ class EngineRealm:
                 sender[1],
                 len(message),
                 f", {type(failure).__name__}" if failure is not None else "",
-                short_hex_dump(message, self.targets.communities()),
+                short_hex_dump(message),
             )
         self._rejections_seen = rejections
 

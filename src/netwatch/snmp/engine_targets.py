@@ -1,9 +1,9 @@
-"""Each SnmpTarget's destination and security settings, worked out once and cached.
+"""Each SNMPv3 SnmpTarget's destination and security settings, worked out once and cached.
 
-Communities, USM users and target parameters go into pysnmp's local configuration under
-generated names; destinations do not (see direct_send.py), they become a `TargetInfo`.
-Names are counters, never derived from secrets, so no community or key can leak through
-pysnmp's table indices, debug output or our logs.
+USM users and target parameters go into pysnmp's local configuration under generated names;
+destinations do not (see direct_send.py), they become a `TargetInfo`. Names are counters,
+never derived from secrets, so no key can leak through pysnmp's table indices, debug output
+or our logs. (SNMPv1/v2c do not go through pysnmp: see community_transport.py.)
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ PRIV_PROTOCOLS: dict[str, Any] = {
     "AES192": config.USM_PRIV_CFB192_AES,
     "AES256": config.USM_PRIV_CFB256_AES,
 }
-MESSAGE_PROCESSING_MODEL = {"1": 0, "2c": 1, "3": 3}
+SNMPV3_MESSAGE_PROCESSING_MODEL = 3
 
 
 class TargetConfigError(ValueError):
@@ -55,7 +55,6 @@ class EngineTargets:
         self._engine = engine
         self._names = count(1)
         self._target_infos: dict[SnmpTarget, TargetInfo] = {}
-        self._security_names: dict[tuple[object, ...], str] = {}
         self._params_names: dict[tuple[str, str, int], str] = {}
         # pysnmp's own typed values (SnmpAdminString, SnmpSecurityLevel, ...) per params name:
         # its security models look them up in tables keyed by those types.
@@ -75,10 +74,6 @@ class EngineTargets:
         known = self._usm_credentials.get(target.user)
         return known is None or known == _usm_credentials(target)
 
-    def communities(self) -> list[bytes]:
-        """Every community configured here, to mask them wherever bytes get shown."""
-        return [key[1] for key in self._security_names if isinstance(key[1], bytes)]
-
     def info_for(self, target: SnmpTarget) -> TargetInfo:
         info = self._target_infos.get(target)
         if info is None:
@@ -88,8 +83,10 @@ class EngineTargets:
 
     def _configure(self, target: SnmpTarget) -> TargetInfo:
         domain = self._domain_for(target.address)
-        security_name, security_level = self._security_for(target)
-        model = MESSAGE_PROCESSING_MODEL[target.version]
+        if target.version != "3":
+            raise TargetConfigError(f"SNMPv{target.version} does not go through pysnmp")
+        security_name, security_level = self._usm_user_for(target)
+        model = SNMPV3_MESSAGE_PROCESSING_MODEL
         params_key = (security_name, security_level, model)
         params_name = self._params_names.get(params_key)
         if params_name is None:
@@ -128,21 +125,6 @@ class EngineTargets:
             config.add_transport(self._engine, domain, transport)
             self._transports[domain] = transport
         return domain
-
-    def _security_for(self, target: SnmpTarget) -> tuple[str, str]:
-        if target.version in ("1", "2c"):
-            if target.community is None:
-                raise TargetConfigError(f"SNMPv{target.version} target without a community")
-            # One community entry per community *string*: two entries with the same string
-            # make pysnmp drop the responses.
-            key: tuple[object, ...] = ("community", target.community)
-            name = self._security_names.get(key)
-            if name is None:
-                name = f"community-{next(self._names)}"
-                config.add_v1_system(self._engine, name, target.community)
-                self._security_names[key] = name
-            return name, "noAuthNoPriv"
-        return self._usm_user_for(target)
 
     def _usm_user_for(self, target: SnmpTarget) -> tuple[str, str]:
         if not target.user:
