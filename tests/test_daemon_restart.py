@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from support.daemon_process import WAIT_LIMIT, FileLoggedDaemon, killed_on_exit
 from support.snmp_agents import SnmpsimAgent, free_udp_port
 
 from netwatch.delivery import DRY_RUN_HEADER
 from netwatch.events import dedup_key_for
-
-WAIT_LIMIT = 30.0  # generous: a limit for a hung daemon, not a measurement
 
 INVENTORY = """
 [netwatch]
@@ -50,19 +46,7 @@ profile = "ping-only"
 """
 
 
-class Daemon:
-    def __init__(self, config: Path) -> None:
-        self.out_path = config.parent / f"out-{time.monotonic_ns()}.txt"
-        self.err_path = self.out_path.with_suffix(".err")
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "netwatch.cli", "run", "--config", str(config)],
-                stdout=out,
-                stderr=err,
-                cwd=config.parent,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-
+class Daemon(FileLoggedDaemon):
     def events(self) -> list[dict[str, Any]]:
         text = self.out_path.read_text()
         chunks = [c.strip() for c in text.split(DRY_RUN_HEADER) if c.strip()]
@@ -75,31 +59,9 @@ class Daemon:
     def cycles(self) -> int:
         return sum(" devices polled" in line for line in self.err_path.read_text().splitlines())
 
-    def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not condition():
-            if self.process.poll() is not None:
-                raise AssertionError(f"daemon exited ({self.process.returncode}): {self.stderr()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {what} within {WAIT_LIMIT} s: {self.stderr()}")
-            time.sleep(0.05)
 
-    def kill_9(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stderr(self) -> str:
-        return self.err_path.read_text()[-3000:]
-
-
-@contextmanager
-def daemon(config: Path) -> Iterator[Daemon]:
-    running = Daemon(config)
-    try:
-        yield running
-    finally:
-        if running.process.poll() is None:
-            running.kill_9()
+def daemon(config: Path) -> AbstractContextManager[Daemon]:
+    return killed_on_exit(Daemon(config))
 
 
 def history(config: Path, device_id: str) -> list[dict[str, Any]]:
