@@ -14,6 +14,8 @@ from support.waiting import wait_until
 
 from netwatch.delivery.smtp import MailChannel
 from netwatch.events import Event
+from netwatch.inventory import load_inventory
+from netwatch.paging import open_paging_sender
 from netwatch.store import open_store
 from netwatch.store.mail_queue import DurableMailQueue
 
@@ -176,3 +178,33 @@ async def test_a_mailed_page_the_store_cannot_forget_is_mailed_again_never_lost(
     second = Run(db, smtp_server)
     await second.until(lambda: second.queue.waiting_count() == 0, "an empty queue")
     assert smtp_server.subjects() == ["[netwatch] TRIGGER critical a: a down"] * 2
+
+
+def test_with_pagerduty_the_mail_queue_is_in_the_outbox_store(
+    tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NW_MAIL_QUEUE_KEY", ROUTING_KEY)
+    inventory = tmp_path / "devices.toml"
+    inventory.write_text(
+        f"""
+[pagerduty]
+routing_key = "env:NW_MAIL_QUEUE_KEY"
+events_url = "http://127.0.0.1:9/v2/enqueue"
+[email]
+host = "{smtp_server.host}"
+port = {smtp_server.port}
+sender = "netwatch@isp.example"
+to = ["noc@isp.example"]
+always = true
+[[devices]]
+id = "a"
+address = "127.0.0.1"
+profile = "ping-only"
+"""
+    )
+    db = tmp_path / "state.db"
+    service = open_paging_sender(load_inventory(inventory), state_db=db)
+    service.submit(event("trigger", "a"))  # not sent: nothing runs
+    restarted = open_paging_sender(load_inventory(inventory), state_db=db)
+    assert restarted.mail is not None and restarted.mail.waiting() == 1
+    assert restarted.pagerduty.pending() == 1
