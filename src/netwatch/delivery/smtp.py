@@ -123,7 +123,6 @@ class MailChannel:
         self._notices: list[RecoveryNotice] = list(saved.notices) if saved is not None else []
         self._fallback_to: set[str] = set()
         self._wake = trio.Event()
-        self.sent: list[EmailMessage] = []
         if self._queue or self._notices:
             log.info(
                 "mail queue: %d page(s) and %d notice(s) restored, to be mailed",
@@ -185,7 +184,6 @@ class MailChannel:
                     await trio.sleep(delay)
                     delay = min(delay * 2, RETRY_MAX)
                     break
-                self.sent.append(message)
                 log.info("mailed %r to %s", message["Subject"], message["To"])
                 self._forget(batch)
             else:
