@@ -189,6 +189,12 @@ def snmp_in_pkts(address: str) -> int:
 def snmpd_farm(count: int, workdir: Path) -> Iterator[list[Snmpd]]:
     """snmpd instances answering on device_address(0..count-1), port SNMP_PORT."""
     farm: list[Snmpd] = []
+    if snmp_in_pkts(device_address(0)):
+        # Another run's agents hold these addresses: both runs would poll one farm and measure
+        # each other.
+        raise RuntimeError(
+            f"snmpd already answers on {device_address(0)}:{SNMP_PORT}: is another bench running?"
+        )
     config = workdir / "snmpd.conf"
     config.write_text(_snmpd_config())
     try:
