@@ -6,13 +6,17 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Literal
 
 import pytest
 
+from netwatch.inventory import parse_inventory
 from netwatch.workers.sharding import (
     IDENTIFIERS_PER_WORKER,
     MAX_AUTO_WORKERS,
+    V3_POLL_COST,
+    poll_rate,
     shard_of,
     worker_count,
     worker_identifier,
@@ -59,26 +63,63 @@ def test_one_shard_owns_everything_and_zero_shards_is_an_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("setting", "devices", "interval", "cpus", "expected"),
+    ("setting", "polls_per_s", "cpus", "expected"),
     [
-        ("auto", 0, 60.0, 2, 1),
-        ("auto", 1_000, 60.0, 2, 1),
-        ("auto", 10_000, 60.0, 2, 1),
-        ("auto", 15_000, 60.0, 2, 1),  # 250 polls/s: one process still
-        ("auto", 15_001, 60.0, 2, 2),
-        ("auto", 50_000, 60.0, 2, 2),  # no more workers than CPUs
-        ("auto", 50_000, 60.0, 1, 1),  # one CPU: workers would only add overhead
-        ("auto", 50_000, 60.0, 16, 4),  # as many as the poll rate needs
-        ("auto", 1_000_000, 60.0, 64, MAX_AUTO_WORKERS),
-        ("auto", 3_000, 10.0, 8, 2),  # the rate counts, not the size: 300 polls/s
-        (1, 50_000, 60.0, 2, 1),  # forced off
-        (4, 10, 60.0, 2, 4),  # forced on, even beyond the CPUs
+        ("auto", 0.0, 2, 1),
+        ("auto", 10_000 / 60, 2, 1),
+        ("auto", 50_000 / 60, 2, 1),  # 833 polls/s: one process still
+        ("auto", 1000.0, 2, 1),
+        ("auto", 1000.5, 2, 2),
+        ("auto", 200_000 / 60, 2, 2),  # no more workers than CPUs
+        ("auto", 200_000 / 60, 1, 1),  # one CPU: workers would only add overhead
+        ("auto", 200_000 / 60, 16, 4),  # as many as the poll rate needs
+        ("auto", 1e6, 64, MAX_AUTO_WORKERS),
+        (1, 1e6, 2, 1),  # forced off
+        (4, 1.0, 2, 4),  # forced on, even beyond the CPUs
     ],
 )
 def test_worker_count(
-    setting: int | Literal["auto"], devices: int, interval: float, cpus: int, expected: int
+    setting: int | Literal["auto"], polls_per_s: float, cpus: int, expected: int
 ) -> None:
-    assert worker_count(setting, enabled_devices=devices, interval=interval, cpus=cpus) == expected
+    assert worker_count(setting, polls_per_s=polls_per_s, cpus=cpus) == expected
+
+
+INVENTORY = """
+[defaults.snmp]
+community = "c"
+[groups.v3.snmp]
+version = "3"
+user = "u"
+auth_protocol = "SHA"
+auth_key = "auth-key-123"
+priv_protocol = "AES"
+priv_key = "priv-key-123"
+"""
+
+
+@pytest.mark.parametrize(
+    ("devices", "expected_per_minute"),
+    [
+        ([], 0.0),
+        (["v2c"] * 3, 3.0),
+        (["v3"] * 2, 2 * V3_POLL_COST),
+        (["v2c", "v3", "ping-only v3", "disabled v3"], 2.0 + V3_POLL_COST),
+    ],
+)
+def test_poll_rate_counts_a_v3_poll_as_several(
+    devices: list[str], expected_per_minute: float
+) -> None:
+    text = INVENTORY
+    for n, kind in enumerate(devices):
+        text += f'[[devices]]\nid = "d{n}"\naddress = "127.0.0.1"\n'
+        if "v3" in kind:
+            text += 'group = "v3"\n'
+        if "ping-only" in kind:
+            text += 'profile = "ping-only"\n'
+        if "disabled" in kind:
+            text += "enabled = false\n"
+    inventory = parse_inventory(text, Path("devices.toml"))
+    assert poll_rate(inventory.devices, 60.0) == pytest.approx(expected_per_minute / 60)
 
 
 @pytest.mark.parametrize("base", [0, 4242, 65535, 70_000])

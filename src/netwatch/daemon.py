@@ -27,7 +27,7 @@ from netwatch.resolver import Resolver
 from netwatch.snmp.client import SnmpClient
 from netwatch.store import Store, open_store
 from netwatch.store.alert_state import AlertStateStore, state_db_path
-from netwatch.workers import ShardedProber, worker_count
+from netwatch.workers import ShardedProber, poll_rate, worker_count
 
 log = logging.getLogger("netwatch")
 
@@ -60,8 +60,7 @@ def make_notifier(inventory: Inventory) -> Notifier:
 def poll_workers_for(inventory: Inventory) -> int:
     return worker_count(
         inventory.settings.poll_workers,
-        enabled_devices=sum(1 for device in inventory.devices if device.enabled),
-        interval=inventory.settings.interval,
+        polls_per_s=poll_rate(inventory.devices, inventory.settings.interval),
         cpus=len(os.sched_getaffinity(0)),
     )
 

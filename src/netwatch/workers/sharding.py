@@ -9,17 +9,33 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterable
 from typing import Literal
 
+from netwatch.inventory import DeviceConfig
+
 AUTO: Literal["auto"] = "auto"
-# Measured (bench/isp_cycle.py, 2 CPUs, v2c, 3 pings + one GET each): one process polls 10,000
-# devices in 10.5 s with 9.2 CPU s, so it saturates its core near 1,000 polls/s; two workers
-# poll the same in 7.5 s but with 12 % more CPU and 140 MB more memory, and 50,000 devices in
-# 45 s. Up to 250 polls/s (15,000 devices a minute) one process stays under a quarter of its
-# reach, with room for slow cycles (timeouts, retries), and is the cheaper choice; past that the
-# daemon spreads the polling over processes.
-POLLS_PER_S_PER_WORKER = 250.0
+# Measured (bench/isp_cycle.py, 2 CPUs, 3 pings + one GET each, SNMP codec of e4b3637): one
+# process polls 50,000 v2c devices a minute in 25 s with 21 CPU s per cycle (0.42 ms per poll)
+# and 667 MB; two workers take as long (max_concurrent_polls bounds it) with 31-32 CPU s and
+# 926 MB. An SNMPv3 authPriv poll costs ~1.8 ms. Workers cost more in all (pipes, a copy of
+# every echo reply per worker, 167 MB each at 25,000 devices), so one process polls as long as
+# it stays under half a core: up to 1,000 v2c polls/s (60,000 devices a minute), a v3 poll
+# counting as 4. Past that, one worker per 1,000.
+POLLS_PER_S_PER_WORKER = 1000.0
+V3_POLL_COST = 4.0  # in v2c polls
 MAX_AUTO_WORKERS = 8  # each costs 60+ MB of its own; more are a choice to write down
+
+
+def poll_rate(devices: Iterable[DeviceConfig], interval: float) -> float:
+    """The polls per second an inventory asks for, in v2c polls (what one costs in CPU)."""
+    cost = 0.0
+    for device in devices:
+        if not device.enabled:
+            continue
+        v3 = device.uses_snmp and device.snmp is not None and device.snmp.version == "3"
+        cost += V3_POLL_COST if v3 else 1.0
+    return cost / interval
 
 
 def shard_of(device_id: str, shards: int) -> int:
@@ -29,16 +45,13 @@ def shard_of(device_id: str, shards: int) -> int:
     return zlib.crc32(device_id.encode()) % shards
 
 
-def worker_count(
-    setting: int | Literal["auto"], *, enabled_devices: int, interval: float, cpus: int
-) -> int:
+def worker_count(setting: int | Literal["auto"], *, polls_per_s: float, cpus: int) -> int:
     """How many poll workers to run; 1 means none: the daemon polls in its own process.
 
     `setting` is `poll_workers` from [netwatch]: a number forces it, "auto" decides by the poll
-    rate the inventory asks for and the CPUs this process may use."""
+    rate the inventory asks for (`poll_rate`) and the CPUs this process may use."""
     if setting != AUTO:
         return setting
-    polls_per_s = enabled_devices / interval
     wanted = math.ceil(polls_per_s / POLLS_PER_S_PER_WORKER)
     if wanted <= 1 or cpus <= 1:
         return 1
