@@ -50,6 +50,10 @@ INVALID: list[tuple[str, list[Expected]]] = [
     ),
     ("unknown_key.toml", [(6, "tower-1", "threshhold", "unknown key (misspelled?)")]),
     (
+        "bad_poll_workers.toml",
+        [(3, None, "netwatch.poll_workers", 'must be "auto" or a whole number from 1 to 64')],
+    ),
+    (
         "unknown_key_in_defaults_snmp.toml",
         [(3, None, "defaults.snmp.threshhold", "unknown key (misspelled?)")],
     ),

@@ -11,7 +11,7 @@ from typing import Literal
 
 import pytest
 
-from netwatch.inventory import parse_inventory
+from netwatch.inventory import InventoryError, parse_inventory
 from netwatch.workers.sharding import (
     IDENTIFIERS_PER_WORKER,
     MAX_AUTO_WORKERS,
@@ -133,3 +133,24 @@ def test_workers_icmp_identifiers_never_overlap(base: int) -> None:
     assert all(0 <= identifier < 65536 for identifier in used)
     # the daemon's own pool starts at its pid (base): workers keep clear of it
     assert base % 65536 not in used
+
+
+@pytest.mark.parametrize(
+    ("written", "loaded"),
+    [('"auto"', "auto"), ("1", 1), ("2", 2), ("64", 64), (None, "auto")],
+)
+def test_poll_workers_setting(written: str | None, loaded: int | str) -> None:
+    setting = "" if written is None else f"poll_workers = {written}\n"
+    text = f"[netwatch]\n{setting}{INVENTORY}"
+    assert parse_inventory(text, Path("devices.toml")).settings.poll_workers == loaded
+
+
+@pytest.mark.parametrize("written", ["0", "65", '"4"', '"AUTO"', "true", "2.0", "-1"])
+def test_poll_workers_setting_refused(written: str) -> None:
+    text = f"[netwatch]\npoll_workers = {written}\n{INVENTORY}"
+    with pytest.raises(InventoryError) as refused:
+        parse_inventory(text, Path("devices.toml"))
+    assert [str(p) for p in refused.value.problems] == [
+        "devices.toml:2: field 'netwatch.poll_workers': "
+        'must be "auto" or a whole number from 1 to 64'
+    ]
