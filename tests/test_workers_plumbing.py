@@ -13,7 +13,15 @@ import pytest
 import netwatch
 from netwatch.logformat import JsonFormatter
 from netwatch.workers.messages import LogEntry
-from netwatch.workers.pool import describe_exit, emit_worker_record, worker_environment
+from netwatch.workers.pool import (
+    FIRST_RESTART_DELAY,
+    MAX_RESTART_DELAY,
+    STABLE_AFTER,
+    describe_exit,
+    emit_worker_record,
+    restart_delay,
+    worker_environment,
+)
 
 
 def test_the_environment_keeps_what_python_and_the_resolver_need_and_nothing_else() -> None:
@@ -50,6 +58,18 @@ def test_the_environment_keeps_what_python_and_the_resolver_need_and_nothing_els
 )
 def test_describe_exit(returncode: int | None, said: str) -> None:
     assert describe_exit(returncode) == said
+
+
+def test_restarts_back_off_while_a_worker_keeps_dying_and_start_over_once_it_lived() -> None:
+    delays = []
+    previous = None
+    for _ in range(10):  # dying right after each start
+        previous = restart_delay(previous, ran_for=1.0)
+        delays.append(previous)
+    assert delays[:4] == [FIRST_RESTART_DELAY * 2**n for n in range(4)]
+    assert delays == sorted(delays) and delays[-1] == MAX_RESTART_DELAY
+    assert restart_delay(MAX_RESTART_DELAY, ran_for=STABLE_AFTER) == FIRST_RESTART_DELAY
+    assert restart_delay(4.0, ran_for=STABLE_AFTER - 1) == 8.0
 
 
 @pytest.fixture

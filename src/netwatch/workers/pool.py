@@ -96,6 +96,14 @@ def emit_worker_record(entry: LogEntry, worker: int, pid: int) -> None:
     logger.handle(record)
 
 
+def restart_delay(previous: float | None, *, ran_for: float) -> float:
+    """How long to wait before starting a worker again: doubling while it keeps dying, from
+    the start again once it had run for a while."""
+    if previous is None or ran_for >= STABLE_AFTER:
+        return FIRST_RESTART_DELAY
+    return min(previous * 2, MAX_RESTART_DELAY)
+
+
 def describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return "stopped answering"
@@ -172,7 +180,7 @@ class WorkerSlot:
     ) -> None:
         """Run the worker for good: started() once it first answers; a refusal (no ICMP
         permission) at the first start stops the daemon, as it would without workers."""
-        delay = FIRST_RESTART_DELAY
+        delay: float | None = None
         while True:
             began = trio.current_time()
             try:
@@ -187,8 +195,7 @@ class WorkerSlot:
                     f"poll worker {self.index} {describe_exit(returncode)} before it started"
                     " (its error output is above)"
                 )
-            if trio.current_time() - began >= STABLE_AFTER:
-                delay = FIRST_RESTART_DELAY
+            delay = restart_delay(delay, ran_for=trio.current_time() - began)
             log.error(
                 "poll worker %d %s; %d poll(s) in flight read as unknown; restarting in %.1f s",
                 self.index,
@@ -198,7 +205,6 @@ class WorkerSlot:
             )
             self.restarts += 1
             await trio.sleep(delay)
-            delay = min(delay * 2, MAX_RESTART_DELAY)
 
     async def _run_once(self, task_status: trio.TaskStatus[None] | None) -> tuple[int | None, int]:
         process = await trio.lowlevel.open_process(
