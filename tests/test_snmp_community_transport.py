@@ -204,3 +204,51 @@ async def test_target_without_community_or_address_is_a_transport_error(
         assert result.error is not None
         assert result.error.kind is SnmpErrorKind.TRANSPORT
         assert result.error.message == message
+
+
+FLOOD = 200
+
+
+def undecodable_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.WARNING and "undecodable" in record.getMessage()
+    ]
+
+
+async def test_a_flood_of_garbage_from_the_agent_is_one_warning_and_a_count(
+    snmp_client: SnmpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+
+    async def flood_then_answer(request: bytes, sender: Any, sock: Any, other: Any) -> None:
+        for _ in range(FLOOD):
+            await sock.sendto(request[:-3], sender)
+        await sock.sendto(reply_to(request), sender)
+
+    result, _ = await ask(snmp_client, flood_then_answer)
+
+    assert result.error is None
+    assert result.varbinds[0].value == LOCATION
+    first, summary = undecodable_warnings(caplog)
+    assert "truncated" in first
+    assert f"{FLOOD - 1} more undecodable" in summary
+
+
+async def test_garbage_from_where_no_request_went_is_not_logged_as_a_warning(
+    snmp_client: SnmpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+
+    async def stranger_floods_then_agent_answers(
+        request: bytes, sender: Any, sock: Any, other: Any
+    ) -> None:
+        for _ in range(FLOOD):
+            await other.sendto(request[:-3], sender)
+        await sock.sendto(reply_to(request), sender)
+
+    result, _ = await ask(snmp_client, stranger_floods_then_agent_answers)
+
+    assert result.error is None
+    assert undecodable_warnings(caplog) == []

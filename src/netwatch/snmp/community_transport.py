@@ -4,12 +4,15 @@ One non-blocking UDP socket per address family, opened on first use, and one rea
 socket that decodes every datagram and wakes the request it answers: the same request-id,
 sent from the address and port that request went to, with its version and community.
 Attempts re-send the same message, request-id included, so a late answer to the first one
-still counts. Datagrams that do not decode are logged (community masked) and remembered per
-agent, so that a request that then times out reads as the malformed reply it really was.
+still counts. Datagrams that do not decode, from an agent a request waits for, are remembered
+per agent, so that a request that then times out reads as the malformed reply it really was;
+the first is logged (community masked), the rest only counted, so a flood of garbage is not a
+flood of log lines. Garbage from where no request went is logged at debug only.
 """
 
 from __future__ import annotations
 
+import collections
 import ipaddress
 import logging
 import random
@@ -49,13 +52,22 @@ Agent = tuple[str, int]  # canonical address text, port
 
 
 class UndecodableReplies:
-    """When each agent last sent a datagram that did not decode, and why. Pure."""
+    """When each agent last sent a datagram that did not decode, why, and how many more came
+    after its first, until forgotten. Pure."""
 
     def __init__(self) -> None:
-        self._last: dict[Agent, tuple[float, str]] = {}
+        self._last: dict[Agent, tuple[float, str, int]] = {}
 
-    def note(self, agent: Agent, reason: str, now: float) -> None:
-        self._last[agent] = (now, reason)
+    def note(self, agent: Agent, reason: str, now: float) -> bool:
+        """Remember it; True if it is the agent's first since `forget` (the one to log)."""
+        seen = self._last.get(agent)
+        self._last[agent] = (now, reason, 0 if seen is None else seen[2] + 1)
+        return seen is None
+
+    def forget(self, agent: Agent) -> int:
+        """Forget the agent; how many undecodable datagrams came after its first."""
+        seen = self._last.pop(agent, None)
+        return 0 if seen is None else seen[2]
 
     def reason_since(self, agent: Agent, since: float) -> str | None:
         """Why the agent's last undecodable datagram did not decode, if it came at or after
@@ -95,6 +107,7 @@ class CommunityTransport:
         self._nursery: trio.Nursery | None = None
         self._endpoints: dict[int, _Endpoint] = {}
         self._waiting: dict[int, _Waiter] = {}
+        self._asked: collections.Counter[Agent] = collections.Counter()
         self._next_request_id = random.randint(1, _LARGEST_REQUEST_ID)
         self._undecodable = UndecodableReplies()
         # Every community asked with, to mask them in hex dumps of undecodable replies.
@@ -148,6 +161,7 @@ class CommunityTransport:
         self._communities.add(target.community)
         waiter = _Waiter(agent, version, target.community)
         self._waiting[request_id] = waiter
+        self._asked[agent] += 1
         started_at = trio.current_time()
         try:
             for _attempt in range(max(0, target.retries) + 1):
@@ -156,14 +170,26 @@ class CommunityTransport:
                     await waiter.answered.wait()
                 if waiter.response is not None:
                     return waiter.response
+            reason = self._undecodable.reason_since(agent, started_at)
         finally:
             del self._waiting[request_id]
-        reason = self._undecodable.reason_since(agent, started_at)
+            self._done_asking(agent)
         if reason is not None:
             return SnmpError(
                 SnmpErrorKind.MALFORMED, f"agent replied only with undecodable datagrams ({reason})"
             )
         return SnmpError(SnmpErrorKind.TIMEOUT, TIMEOUT_MESSAGE)
+
+    def _done_asking(self, agent: Agent) -> None:
+        self._asked[agent] -= 1
+        if self._asked[agent]:
+            return
+        del self._asked[agent]
+        unlogged = self._undecodable.forget(agent)
+        if unlogged:
+            log.warning(
+                "dropped %d more undecodable SNMP replies from %s:%d", unlogged, agent[0], agent[1]
+            )
 
     def _new_request_id(self) -> int:
         while True:
@@ -214,7 +240,11 @@ class CommunityTransport:
         try:
             response = decode_response(message)
         except MalformedMessage as exc:
-            self._undecodable.note(sender, str(exc), trio.current_time())
+            if sender not in self._asked:
+                log.debug("ignored undecodable datagram from %s:%d: %s", *sender, exc)
+                return
+            if not self._undecodable.note(sender, str(exc), trio.current_time()):
+                return
             log.warning(
                 "dropped undecodable SNMP reply from %s:%d (%d bytes, %s): %s",
                 sender[0],
