@@ -12,9 +12,11 @@ import time
 import trio
 
 from netwatch.icmp.arrival import ANCILLARY_SIZE, arrival_time, kernel_timestamp
+from netwatch.icmp.bpf import attach_echo_identifier_filter
 from netwatch.icmp.matching import (
     TOKEN_LENGTH,
     IdentifierPool,
+    MatchCounters,
     OutstandingRequests,
     Probe,
     Request,
@@ -105,6 +107,11 @@ class Pinger:
     def socket_kinds(self) -> dict[Family, SocketKind]:
         return {family: e.icmp_socket.kind for family, e in self._endpoints.items()}
 
+    @property
+    def match_counters(self) -> dict[Family, MatchCounters]:
+        """Packets read per socket that answered nothing of ours (foreign, late, duplicate)."""
+        return {family: e.table.counters for family, e in self._endpoints.items()}
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         if self._running:
             raise RuntimeError("Pinger.run() is already running")
@@ -135,6 +142,7 @@ class Pinger:
             identifier = icmp_socket.kernel_identifier
             if identifier is None:
                 identifier = self._identifiers.acquire()
+                attach_echo_identifier_filter(icmp_socket.sock, family, identifier)
             self._endpoints[family] = _Endpoint(icmp_socket, identifier)
         if not self._endpoints:
             if permission_errors:
