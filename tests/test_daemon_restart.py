@@ -120,3 +120,23 @@ def test_kill_9_and_restart_continue_where_the_engine_was(
     assert incident["resolved_at"] is not None
     assert [e["kind"] for e in incident["entries"]] == ["opened", "resolved"]
     assert history(config, "host") == []
+
+
+def test_a_second_daemon_on_the_same_state_database_refuses_to_start(tmp_path: Path) -> None:
+    # Both would load the same outbox and mail queue and page everything twice.
+    config = tmp_path / "devices.toml"
+    config.write_text(INVENTORY.format(port=free_udp_port()))
+    with daemon(config) as first:
+        first.wait_for("a first cycle", lambda: first.cycles() >= 1)
+        second = subprocess.run(
+            [sys.executable, "-m", "netwatch.cli", "run", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=WAIT_LIMIT,
+        )
+        assert second.returncode == 1
+        assert f"{tmp_path / 'state.db'} is in use by another netwatch" in second.stderr
+        assert first.process.poll() is None
+    rerun = Daemon(config)  # the lock goes with the process, even after kill -9
+    with killed_on_exit(rerun):
+        rerun.wait_for("a cycle after the first daemon's kill -9", lambda: rerun.cycles() >= 1)

@@ -25,7 +25,7 @@ from netwatch.paging import MailOnlyService, open_mail_channel, open_paging_send
 from netwatch.poller import NetworkProber, Prober
 from netwatch.resolver import Resolver
 from netwatch.snmp.client import SnmpClient
-from netwatch.store import Store, open_store
+from netwatch.store import Store, claim_store, open_store
 from netwatch.store.alert_state import AlertStateStore, state_db_path
 from netwatch.workers import ShardedProber, poll_rate, worker_count
 
@@ -111,6 +111,8 @@ async def run_daemon(
                     return
 
             nursery.start_soon(handle_signals)
+            # before anything reads the store: what its outbox and mail queue hold is ours
+            nursery.start_soon(_close_on_exit, claim_store(state_db or state_db_path(inventory)))
             notifier = make_notifier(inventory)
             sender = make_sender(inventory, dry_run_stream, notifier, state_db)
             polling, sharded = await start_polling(nursery, inventory, wall_clock)
@@ -156,11 +158,11 @@ async def run_daemon(
     log.info("netwatch stopped")
 
 
-async def _close_on_exit(writer: CycleStatsWriter) -> None:
+async def _close_on_exit(closeable: CycleStatsWriter | TextIO) -> None:
     try:
         await trio.sleep_forever()
     finally:
-        writer.close()
+        closeable.close()
 
 
 async def _close_store_on_exit(store: Store) -> None:

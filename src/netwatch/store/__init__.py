@@ -4,6 +4,6 @@ Each area keeps its tables in its own module here and registers their DDL with
 `register_schema`; `open_store` creates whatever is missing.
 """
 
-from netwatch.store.db import Store, StoreOpenError, open_store, register_schema
+from netwatch.store.db import Store, StoreOpenError, claim_store, open_store, register_schema
 
-__all__ = ["Store", "StoreOpenError", "open_store", "register_schema"]
+__all__ = ["Store", "StoreOpenError", "claim_store", "open_store", "register_schema"]

@@ -3,10 +3,13 @@ per event, which SQLite in WAL mode finishes in well under a millisecond."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 _SCHEMAS: dict[str, str] = {}
 
@@ -59,3 +62,34 @@ def open_store(path: Path | str) -> Store:
             "make it writable for netwatch or set [netwatch] state_db to a path that is"
         ) from None
     return Store(connection, Path(path))
+
+
+def claim_store(path: Path) -> TextIO:
+    """Hold the lock file beside the state database (PATH.lock) for as long as the returned
+    file stays open: two daemons on one database would both send what its outbox and mail
+    queue hold, and page everything twice. The kernel drops the lock with the process, after
+    a kill -9 too. Commands that only read the store (status, history) do not take it."""
+    lock_path = Path(f"{path}.lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = lock_path.open("a+", encoding="ascii")
+    except OSError as exc:
+        raise StoreOpenError(
+            f"cannot open {lock_path}: {exc.strerror}; "
+            "make it writable for netwatch or set [netwatch] state_db to a path that is"
+        ) from None
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.seek(0)
+        holder = lock_file.read().strip()
+        lock_file.close()
+        raise StoreOpenError(
+            f"the state database {path} is in use by another netwatch"
+            f"{f' (pid {holder})' if holder.isdigit() else ''}; "
+            "each daemon needs its own [netwatch] state_db"
+        ) from None
+    lock_file.truncate(0)
+    lock_file.write(f"{os.getpid()}\n")
+    lock_file.flush()
+    return lock_file
