@@ -13,7 +13,7 @@ from support.smtp import SmtpServer, client_config
 from support.waiting import wait_until
 
 from netwatch.delivery.smtp import MailChannel
-from netwatch.events import Event
+from netwatch.events import Event, acknowledge_event
 from netwatch.inventory import load_inventory
 from netwatch.paging import open_paging_sender
 from netwatch.store import open_store
@@ -208,3 +208,18 @@ profile = "ping-only"
     restarted = open_paging_sender(load_inventory(inventory), state_db=db)
     assert restarted.mail is not None and restarted.mail.waiting() == 1
     assert restarted.pagerduty.pending() == 1
+
+
+async def test_a_page_whose_summary_has_line_breaks_is_mailed_on_a_one_line_subject(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    # `netwatch ack --note` takes any text, and sensor names come from the agent: a line
+    # break in a header stopped the mail task (and, restored from the store, every restart's)
+    ack = acknowledge_event("a", routing_key=ROUTING_KEY, now=0.0, note="on my way\r\nback at 5")
+    run = Run(tmp_path / "netwatch.db", smtp_server)
+    run.channel.page(ack)
+    await run.until(lambda: run.queue.waiting_count() == 0, "the mail")
+    assert smtp_server.subjects() == [
+        "[netwatch] ACKNOWLEDGED a: acknowledged from netwatch: on my way back at 5"
+    ]
+    assert "on my way" in bodies(smtp_server)[0]

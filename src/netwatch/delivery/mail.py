@@ -172,7 +172,9 @@ def _message(
     subject: str, body: str, sender: str, recipients: Sequence[str], now: float
 ) -> EmailMessage:
     # no folding of the subject: a fold next to an encoded word (≥, °C) reads back with an
-    # extra space in some clients; long summaries are cut instead
+    # extra space in some clients; long summaries are cut instead. Line breaks (an ack note,
+    # a sensor name from the agent) make the header unwritable: they become spaces.
+    subject = " ".join(part.strip() for part in subject.splitlines() if part.strip())
     message = EmailMessage(policy=_POLICY)
     message["Subject"] = (
         subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1] + "…"
