@@ -30,7 +30,7 @@ from netwatch.daemon import run_daemon
 from netwatch.inventory import load_inventory
 from netwatch.monitor import CycleReport, Monitor
 from netwatch.samples import Sample
-from netwatch.workers import shard_of
+from netwatch.workers import ShardedProber, shard_of
 
 WORKER_MODULE = b"netwatch.workers.child"
 SECRET_ENV = {"NW_WORKERS_COMMUNITY": RADIO_COMMUNITY, "NW_E2E_ROUTING_KEY": ROUTING_KEY}
@@ -320,3 +320,44 @@ def test_sigterm_stops_the_daemon_and_its_workers(radio_agent: RadioAgent, tmp_p
     assert took < 2.0, f"took {took:.2f} s to stop"
     assert len(workers) == 2 and not any(alive(pid) for pid in workers)
     assert RADIO_COMMUNITY not in out + err
+
+
+async def test_a_reload_while_a_worker_restarts_reaches_the_new_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker process starting holds here (its sitecustomize waits while the gate file
+    # exists), so the reload lands between its start and its first answer.
+    gate = tmp_path / "workers-wait"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        f"import os, time\nwhile os.path.exists({str(gate)!r}):\n    time.sleep(0.02)\n"
+    )
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.getenv("PYTHONPATH")]))
+    )
+    ids = [f"switch-{n}" for n in range(1, 12)]
+    addresses = {d: f"127.0.7.{n}" for n, d in enumerate(ids, 1)}
+    added = next(d for d in ids if shard_of(d, 2) == 0)
+    kept = [d for d in ids if d != added]
+    path = tmp_path / "devices.toml"
+    path.write_text(inventory_text(2, "".join(ping_device(d, addresses[d]) for d in kept)))
+    prober = ShardedProber(load_inventory(path).devices, 2, dns_cache=0.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(prober.run)
+        before = {worker_index(pid): pid for pid in worker_pids(os.getpid())}
+        gate.touch()
+        os.kill(before[0], signal.SIGKILL)
+        await wait_until(
+            lambda: any(
+                worker_index(pid) == 0 and pid != before[0] for pid in worker_pids(os.getpid())
+            ),
+            "the new worker 0",
+        )
+        path.write_text(inventory_text(2, "".join(ping_device(d, addresses[d]) for d in ids)))
+        prober.use_inventory(load_inventory(path))
+        gate.unlink()
+        device = load_inventory(path).by_id()[added]
+        sample = await prober.poll(device)
+        nursery.cancel_scope.cancel()
+    assert sample.ping is not None and sample.ping.received > 0

@@ -221,7 +221,8 @@ class WorkerSlot:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_send_until_broken, connection.sender)
                 connection.sender.send_nowait(self._start)
-                connection.sender.send_nowait(self._devices)
+                sent = self._devices
+                connection.sender.send_nowait(sent)
                 try:
                     async for message in receive_messages(process.stdout):
                         if isinstance(message, Answer):
@@ -238,6 +239,8 @@ class WorkerSlot:
                                 process.pid,
                                 len(self._devices.devices),
                             )
+                            if self._devices is not sent:  # a reload while it started
+                                connection.sender.send_nowait(self._devices)
                             self._connection = connection
                             self._up.set()
                             self._up = trio.Event()
