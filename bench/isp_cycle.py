@@ -56,6 +56,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Issue 9's targets, per 10,000 devices in a 60 s cycle.
 TARGET_CPU_S_PER_10K = 25.0
 TARGET_RSS_MB = 250.0
+RSS_TARGET_DEVICES = 10_000
 TARGET_RATIO = 4.0
 
 
@@ -503,19 +504,16 @@ def judge(report: Report, interval: float) -> None:
         report.verdicts.append({"target": target, "measured": measured, "verdict": verdict})
 
     budget_per_1k = TARGET_CPU_S_PER_10K / 10  # CPU s per 1,000 device-polls
-    v2c = [row.scenario for row in report.netwatch if not row.scenario.startswith("v3")]
-    biggest = max(
-        (r for r in report.netwatch if r.scenario in v2c), key=lambda r: r.devices, default=None
+    v2c_sizes = sorted(
+        {(r.devices, r.scenario) for r in report.netwatch if not r.scenario.startswith("v3")}
     )
-    if biggest is not None:
-        rows = steady(report.netwatch, biggest.scenario)
+    for n, scenario in v2c_sizes:
+        rows = steady(report.netwatch, scenario)
+        every = [r for r in report.netwatch if r.scenario == scenario]
         worst_wall = max(r.wall_s for r in rows)
         worst_cpu = max(r.cpu_s for r in rows)
-        peak = max(r.peak_rss_mb for r in report.netwatch if r.scenario == biggest.scenario)
-        lost = sum(
-            0 if r.full_success else 1 for r in report.netwatch if r.scenario == biggest.scenario
-        )
-        n = biggest.devices
+        peak = max(r.peak_rss_mb for r in every)
+        lost = sum(0 if r.full_success else 1 for r in every)
         scaled_cpu = TARGET_CPU_S_PER_10K * n / 10_000
         add(
             f"{n} v2c devices complete within {interval:g} s",
@@ -523,16 +521,23 @@ def judge(report: Report, interval: float) -> None:
             worst_wall <= interval,
         )
         add(
-            f"≤ {scaled_cpu:g} CPU s per cycle", f"worst {worst_cpu:.2f} s", worst_cpu <= scaled_cpu
-        )
-        add(f"≤ {TARGET_RSS_MB:g} MB RSS", f"{peak:.0f} MB", peak <= TARGET_RSS_MB)
-        add("zero polls lost or late (every cycle)", f"{lost} cycle(s) with losses", lost == 0)
+            f"{n}: ≤ {scaled_cpu:g} CPU s per cycle", f"worst {worst_cpu:.2f} s",
+            worst_cpu <= scaled_cpu,
+        )  # fmt: skip
+        # The issue states the memory target for 10,000 devices; larger sizes are reported.
+        if n <= RSS_TARGET_DEVICES:
+            add(f"{n}: ≤ {TARGET_RSS_MB:g} MB RSS", f"{peak:.0f} MB", peak <= TARGET_RSS_MB)
+        else:
+            add(f"{n}: peak RSS (target stated for {RSS_TARGET_DEVICES:,} devices only)",
+                f"{peak:.0f} MB ({peak * 1000 / n:.1f} MB per 1,000 devices)", None)  # fmt: skip
+        add(f"{n}: zero polls lost or late (every cycle)", f"{lost} cycle(s) with losses",
+            lost == 0)  # fmt: skip
         per_1k = sum(r.cpu_s_per_1k_polls for r in rows) / len(rows)
         baseline = next((b for b in report.process_per_check if not b.v3), None)
         if baseline is not None:
             ratio = baseline.cpu_s_per_1k_polls / per_1k
-            add(f"CPU per device-poll ≥ {TARGET_RATIO:g}× lower than process-per-check (v2c)",
-                f"{ratio:.1f}× ({per_1k:.3f} vs {baseline.cpu_s_per_1k_polls:.3f} s/1k)",
+            add(f"{n}: CPU per device-poll ≥ {TARGET_RATIO:g}× lower than process-per-check "
+                f"(v2c)", f"{ratio:.1f}× ({per_1k:.3f} vs {baseline.cpu_s_per_1k_polls:.3f} s/1k)",
                 ratio >= TARGET_RATIO)  # fmt: skip
     v3_rows = [r for r in report.netwatch if r.scenario.startswith("v3")]
     if v3_rows:
