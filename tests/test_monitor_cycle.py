@@ -4,6 +4,7 @@ notifier and event building, exact timings."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,3 +134,80 @@ async def test_brief_spike_inside_hold_down_pages_nobody(
         ScriptedProber(lambda now: 97.0 if 50 < now - start < 150 else 10.0, lambda now: 40.0),
     )
     assert sender.sent == []
+
+
+class CountingProber:
+    """Polls that take `seconds` (forever for the devices in `hanging`), counting how many run
+    at once."""
+
+    def __init__(self, seconds: float, hanging: frozenset[str] = frozenset()) -> None:
+        self.seconds = seconds
+        self.hanging = hanging
+        self.running = 0
+        self.most_at_once = 0
+        self.polled: list[str] = []
+
+    async def poll(self, device: DeviceConfig) -> Sample:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await trio.sleep(math.inf if device.id in self.hanging else self.seconds)
+        finally:
+            self.running -= 1
+        self.polled.append(device.id)
+        return Sample(device.id, trio.current_time(), ping=PingResult(device.address, 1, 1))
+
+
+def many_devices(count: int, max_concurrent_polls: int) -> Inventory:
+    devices = "".join(
+        f'[[devices]]\nid = "d{n}"\naddress = "192.0.2.{n % 250 + 1}"\n' for n in range(count)
+    )
+    return load(
+        f'[netwatch]\ninterval = "60s"\nmax_concurrent_polls = {max_concurrent_polls}\n'
+        f'[defaults]\nprofile = "ping-only"\n{devices}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("devices", "limit", "expected_at_once", "expected_duration"),
+    [
+        (10, 3, 3, 4.0),  # 3 + 3 + 3 + 1 polls of one second each
+        (10, 1, 1, 10.0),
+        (4, 100, 4, 1.0),  # never more pollers than devices
+    ],
+)
+async def test_max_concurrent_polls_bounds_the_polls_in_flight_and_polls_every_device(
+    autojump_clock: trio.testing.MockClock,
+    devices: int,
+    limit: int,
+    expected_at_once: int,
+    expected_duration: float,
+) -> None:
+    inventory = many_devices(devices, limit)
+    prober = CountingProber(1.0)
+    notifier = Notifier.for_inventory(inventory)
+    monitor = Monitor(inventory, prober, RecordingSender(), notifier=notifier)
+
+    report = await monitor.run_one_cycle(deadline=trio.current_time() + 60)
+
+    assert prober.most_at_once == expected_at_once
+    assert sorted(prober.polled) == sorted(d.id for d in inventory.devices)
+    assert (report.polled, report.late) == (devices, 0)
+    assert report.duration == pytest.approx(expected_duration)
+
+
+async def test_polls_still_running_at_the_deadline_are_late_and_the_rest_are_polled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    inventory = many_devices(10, 2)
+    # Both pollers get stuck on a hanging device in turn: d0 at once, d5 after d1..d4.
+    prober = CountingProber(1.0, hanging=frozenset({"d0", "d5"}))
+    monitor = Monitor(
+        inventory, prober, RecordingSender(), notifier=Notifier.for_inventory(inventory)
+    )
+
+    report = await monitor.run_one_cycle(deadline=trio.current_time() + 30)
+
+    assert prober.polled == ["d1", "d2", "d3", "d4"]
+    assert (report.polled, report.late) == (4, 6)
+    assert report.duration == pytest.approx(30.0)

@@ -145,10 +145,12 @@ class Monitor:
 
     async def _poll_all(self, devices: list[DeviceConfig], deadline: float) -> dict[str, Sample]:
         samples: dict[str, Sample] = {}
-        limiter = trio.CapacityLimiter(self.inventory.settings.max_concurrent_polls)
+        # A fixed set of pollers taking devices in turn, not one task per device waiting for a
+        # slot: 50,000 parked tasks cost ~150 MB of peak memory (bench/isp_cycle.py).
+        waiting = iter(devices)
 
-        async def poll(device: DeviceConfig) -> None:
-            async with limiter:
+        async def poll_in_turn() -> None:
+            for device in waiting:
                 try:
                     samples[device.id] = await self._prober.poll(device)
                 except PollLost:
@@ -161,8 +163,8 @@ class Monitor:
         # unknown this cycle, and the next cycle starts on time.
         with trio.move_on_after(max(0.0, deadline - trio.current_time())):
             async with trio.open_nursery() as nursery:
-                for device in devices:
-                    nursery.start_soon(poll, device)
+                for _ in range(min(self.inventory.settings.max_concurrent_polls, len(devices))):
+                    nursery.start_soon(poll_in_turn)
         return samples
 
     def _log_cycle(
