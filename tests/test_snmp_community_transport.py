@@ -4,6 +4,8 @@ elsewhere or for someone else ignored, garbage told apart from silence."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -252,3 +254,39 @@ async def test_garbage_from_where_no_request_went_is_not_logged_as_a_warning(
 
     assert result.error is None
     assert undecodable_warnings(caplog) == []
+
+
+FLOODER = """
+import select, socket, sys, time
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+port, ends = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+print("flooding", flush=True)
+while time.monotonic() < ends and not select.select([sys.stdin], [], [], 0)[0]:
+    for _ in range(1000):
+        sock.sendto(b"\\x30\\x03bad", ("127.0.0.1", port))
+"""
+FLOOD_LIMIT_S = 10  # the flood stops by itself after this, should the test never stop it
+
+
+async def test_a_flood_of_datagrams_does_not_stall_the_process(snmp_client: SnmpClient) -> None:
+    # Every task of the process (pings, pages, the NOC page) waits while the reader reads.
+    senders: list[Any] = []
+
+    async def answer(request: bytes, sender: Any, sock: Any, other: Any) -> None:
+        senders.append(sender)
+        await sock.sendto(reply_to(request), sender)
+
+    await ask(snmp_client, answer)  # opens the client's socket; the agent sees its port
+    flooder = await trio.lowlevel.open_process(
+        [sys.executable, "-c", FLOODER, str(senders[0][1]), str(FLOOD_LIMIT_S)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert flooder.stdin is not None and flooder.stdout is not None
+    try:
+        assert await flooder.stdout.receive_some(64) == b"flooding\n"
+        await trio.sleep(0.2)
+        assert flooder.poll() is None  # this task ran again while the flood went on
+    finally:
+        await flooder.stdin.aclose()
+        await flooder.wait()

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 PDU_TYPES = {"get": GET_REQUEST, "next": GET_NEXT_REQUEST, "bulk": GET_BULK_REQUEST}
 _VERSIONS = {"1": VERSION_1, "2c": VERSION_2C}
 _LARGEST_REQUEST_ID = 2**31 - 1
+# Then the reader lets the other tasks run: a flood of datagrams must not stall the process.
+_DATAGRAMS_PER_TURN = 256
 # The words the pysnmp path reported, kept so that logs and status read the same.
 TIMEOUT_MESSAGE = "requestTimedOut (No SNMP response received before timeout)"
 
@@ -225,7 +227,7 @@ class CommunityTransport:
             await trio.lowlevel.checkpoint()
 
     def _drain(self, sock: socket.socket) -> None:
-        while True:
+        for _ in range(_DATAGRAMS_PER_TURN):
             try:
                 message, sender = sock.recvfrom(MAX_DATAGRAM_BYTES)
             except (BlockingIOError, InterruptedError):
