@@ -75,7 +75,7 @@ def claim_store(path: Path) -> TextIO:
         lock_file = lock_path.open("a+", encoding="ascii")
     except OSError as exc:
         raise StoreOpenError(
-            f"cannot open {lock_path}: {exc.strerror}; "
+            f"cannot open the state database {path} (its lock file: {exc.strerror}); "
             "make it writable for netwatch or set [netwatch] state_db to a path that is"
         ) from None
     try:
