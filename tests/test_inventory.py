@@ -891,3 +891,16 @@ def test_names_with_numbers_are_still_names(address: str) -> None:
     text = f'[[devices]]\nid = "r1"\naddress = "{address}"\nprofile = "ping-only"\n'
     (device,) = parse_inventory(text, Path("t.toml")).devices
     assert device.address == address
+
+
+def test_a_route_with_no_mail_recipients_is_a_problem() -> None:
+    # A page with nobody to mail fails at the SMTP server every time, and the mail queue keeps
+    # it first in line: no page after it was ever mailed.
+    text = (
+        '[email]\nhost = "127.0.0.1"\nsender = "nw@isp.example"\nto = ["noc@isp.example"]\n'
+        '[[paging.routes]]\ntags = ["lab"]\nemail = []\n'
+        '[[devices]]\nid = "r1"\naddress = "192.0.2.1"\nprofile = "ping-only"\n'
+    )
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory(text, Path("t.toml"))
+    assert [(p.line, p.field) for p in caught.value.problems] == [(7, "paging.routes[1].email")]

@@ -22,7 +22,7 @@ class RouteRule(StrictModel):
     tags: list[str] | None = None
     severities: list[PagerDutySeverity] | None = None
     routing_key: str | None = None  # env:/file: reference; omitted: the default key
-    email: list[str] | None = None  # recipients; omitted: `[email] to`
+    email: list[str] | None = Field(default=None, min_length=1)  # omitted: `[email] to`
 
     @field_validator("routing_key")
     @classmethod
