@@ -223,3 +223,29 @@ async def test_a_page_whose_summary_has_line_breaks_is_mailed_on_a_one_line_subj
         "[netwatch] ACKNOWLEDGED a: acknowledged from netwatch: on my way back at 5"
     ]
     assert "on my way" in bodies(smtp_server)[0]
+
+
+async def test_a_refused_recipient_list_does_not_hold_back_the_others(
+    tmp_path: Path, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a typo in one routing rule's e-mail: the server refuses that mailbox for good
+    smtp_server.unknown_recipients = {"lab@isp.exmaple"}
+    store = open_store(tmp_path / "netwatch.db")
+    channel = MailChannel(
+        client_config(smtp_server),
+        recipients_for=lambda e: [
+            "lab@isp.exmaple" if "lab" in e["dedup_key"] else "noc@isp.example"
+        ],
+        fallback_recipients=["noc@isp.example"],
+        journal=DurableMailQueue(store),
+    )
+    channel.page(event("trigger", "lab-1"))
+    channel.page(event("trigger", "core-1"))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(channel.run)
+        await wait_until(lambda: len(smtp_server.messages) == 1, "the core page's mail")
+        nursery.cancel_scope.cancel()
+    store.close()
+    assert smtp_server.subjects() == ["[netwatch] TRIGGER critical core-1: core-1 down"]
+    assert channel.waiting() == 1  # the lab page waits for its recipients to be fixed
+    assert "recipients refused: lab@isp.exmaple" in caplog.text

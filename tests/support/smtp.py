@@ -45,6 +45,7 @@ class SmtpServer:
     logins: list[str] = field(default_factory=list)
     failed_logins: int = 0
     refuse: bool = False  # answer 451 to every message (a server having trouble)
+    unknown_recipients: set[str] = field(default_factory=set)  # answered 550 at RCPT
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def subjects(self) -> list[str]:
@@ -55,6 +56,14 @@ class SmtpServer:
 class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
+
+    async def handle_RCPT(
+        self, smtp: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self._server.unknown_recipients:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
         if self._server.refuse:

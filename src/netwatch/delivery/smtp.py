@@ -162,6 +162,7 @@ class MailChannel:
             outgoing = batches(self._notices, self._queue)
             self._notices, self._queue = [], []
             now = self._wall_clock()
+            unsent: list[Batch] = []
             for index, batch in enumerate(outgoing):
                 message = batch.message(sender=self._config.sender, now=now)
                 try:
@@ -178,14 +179,18 @@ class MailChannel:
                         describe_smtp_error(exc),
                         delay,
                     )
-                    unsent = outgoing[index:]
-                    self._notices = [b.notice for b in unsent if b.notice] + self._notices
-                    self._queue = [i for b in unsent for i in b.items] + self._queue
-                    await trio.sleep(delay)
-                    delay = min(delay * 2, RETRY_MAX)
+                    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                        unsent.append(batch)  # these recipients only: the others' mail goes on
+                        continue
+                    unsent += outgoing[index:]
                     break
                 log.info("mailed %r to %s", message["Subject"], message["To"])
                 self._forget(batch)
+            if unsent:
+                self._notices = [b.notice for b in unsent if b.notice] + self._notices
+                self._queue = [i for b in unsent for i in b.items] + self._queue
+                await trio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
             else:
                 delay = RETRY_INITIAL
 
