@@ -46,7 +46,10 @@ PDU_TYPES = {"get": GET_REQUEST, "next": GET_NEXT_REQUEST, "bulk": GET_BULK_REQU
 _VERSIONS = {"1": VERSION_1, "2c": VERSION_2C}
 _LARGEST_REQUEST_ID = 2**31 - 1
 # Then the reader lets the other tasks run: a flood of datagrams must not stall the process.
-_DATAGRAMS_PER_TURN = 256
+# Far more replies than are in flight (max_concurrent_polls: 1,000), so only a flood ends a drain:
+# a reader that yields during a burst of real replies lets the socket buffer overflow (the
+# ICMP reader lost 98 % of 10,000 replies at 256 per turn, see icmp/pinger.py).
+_DATAGRAMS_PER_TURN = 16384
 # The words the pysnmp path reported, kept so that logs and status read the same.
 TIMEOUT_MESSAGE = "requestTimedOut (No SNMP response received before timeout)"
 
