@@ -216,3 +216,39 @@ async def test_fallback_mails_while_pagerduty_fails_then_recovers_without_duplic
         assert secret not in caplog.text
         for message in smtp_server.messages:
             assert secret not in message.as_string()
+
+
+async def test_a_new_incident_in_a_second_outage_is_mailed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pagerduty_standin: PagerDutyStandIn,
+    smtp_server: SmtpServer,
+) -> None:
+    # The mail channel knew only what it mailed: south-1's resolve went to PagerDuty between
+    # the outages, so its next incident read as the one mailed in the first outage.
+    monkeypatch.setenv("NW_MAIL_DEFAULT_KEY", DEFAULT_KEY)
+    monkeypatch.setenv("NW_MAIL_NORTH_KEY", NORTH_KEY)
+    monkeypatch.setenv("NW_MAIL_SMTP_PASSWORD", SMTP_PASSWORD)
+    path = tmp_path / "devices.toml"
+    path.write_text(INVENTORY.format(url=pagerduty_standin.url, port=smtp_server.port))
+    service = open_paging_sender(
+        load_inventory(path),
+        state_db=tmp_path / "state.db",
+        tls_context=smtp_server.client_context,
+        retry=FAST,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        pagerduty_standin.fail_next(100_000, 503)
+        service.submit(trigger("south-1"))
+        await until(lambda: len(smtp_server.messages) == 1)
+        pagerduty_standin.heal()
+        await until(lambda: len(smtp_server.messages) == 2)  # PagerDuty reachable again
+        service.submit(resolve_event("south-1", routing_key=DEFAULT_KEY))
+        await until(lambda: service.pending() == 0)  # PagerDuty took the resolve
+
+        pagerduty_standin.fail_next(100_000, 503)
+        service.submit(trigger("south-1"))
+        await until(lambda: len(smtp_server.messages) == 3)
+        nursery.cancel_scope.cancel()
+    assert smtp_server.subjects()[2].startswith("[netwatch] TRIGGER critical south-1: ")

@@ -124,6 +124,7 @@ def open_paging_sender(
         retry=retry,
         on_degraded=mail.fallback if fallback and mail is not None else None,
         on_recovered=mail.recovered if fallback and mail is not None else None,
+        on_accepted=mail.delivered if fallback and mail is not None else None,
     )
     if mail is not None:
         mail.set_pending_source(sender.pending)

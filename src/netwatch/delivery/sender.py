@@ -92,7 +92,7 @@ class EventsApiSender:
     When delivery has failed for `failing_threshold` seconds, that is logged at error,
     `delivery_health()` turns unhealthy and `on_degraded` is called once (the fallback
     channel); `on_degraded` then gets every urgent event until delivery works again, and
-    `on_recovered` is called once when it does.
+    `on_recovered` is called once when it does. `on_accepted` sees every event PagerDuty took.
     """
 
     def __init__(
@@ -111,6 +111,7 @@ class EventsApiSender:
         failing_threshold: float = 300.0,
         on_degraded: Callable[[list[Event]], None] | None = None,
         on_recovered: Callable[[], None] | None = None,
+        on_accepted: Callable[[Event], None] | None = None,
         request_poll_interval: float = 2.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -134,6 +135,7 @@ class EventsApiSender:
         self._degraded = False
         self._on_degraded = on_degraded
         self._on_recovered = on_recovered
+        self._on_accepted = on_accepted
         self._request_poll_interval = request_poll_interval
         self._wall_clock = wall_clock
         self.rejected: list[RejectedEvent] = []
@@ -302,6 +304,8 @@ class EventsApiSender:
             self._delivery_worked()
             device = key.removeprefix(DEDUP_KEY_PREFIX)
             log.info("paged PagerDuty: %s for %s", action, device)
+            if self._on_accepted is not None:
+                self._on_accepted(event)
             return None
         if decision is Decision.DROP_AND_ALARM:
             self._count("rejected")

@@ -86,6 +86,8 @@ class MailJournal(Protocol):
 
     def remove(self, batch: Batch) -> None: ...
 
+    def remember(self, dedup_key: str, news: KeyNews) -> None: ...
+
     def load(self) -> SavedMail: ...
 
 
@@ -140,6 +142,14 @@ class MailChannel:
     def fallback(self, events: Sequence[Event]) -> None:
         for event in events:
             self._offer(event, "fallback")
+
+    def delivered(self, event: Event) -> None:
+        """PagerDuty took this event: its news reached people, so the fallback does not mail
+        it again, and the key's next incident is news (a resolve it took ends the incident)."""
+        if not self._news.is_news(event):
+            return
+        key, news = self._news.mailed(event)
+        self._journaled(lambda j: j.remember(key, news), if_lost="known until a restart")
 
     def recovered(self) -> None:
         recipients = sorted(self._fallback_to) or list(self._fallback_recipients)

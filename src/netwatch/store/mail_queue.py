@@ -9,6 +9,7 @@ stored without its `routing_key`.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from netwatch.delivery.mail import Batch, KeyNews, MailItem, RecoveryNotice, SavedMail
@@ -55,12 +56,13 @@ class DurableMailQueue:
                 "INSERT INTO mail_item (why, recipients, event) VALUES (?, ?, ?)",
                 (item.why, json.dumps(item.recipients), json.dumps(body, ensure_ascii=False)),
             )
-            db.execute(
-                "INSERT OR REPLACE INTO mail_news"
-                " (dedup_key, open, severity, acknowledged, resolved) VALUES (?, ?, ?, ?, ?)",
-                (dedup_key, news.open, news.severity, news.acknowledged, news.resolved),
-            )
+            _write_news(db, dedup_key, news)
         return _row(cursor.lastrowid)
+
+    def remember(self, dedup_key: str, news: KeyNews) -> None:
+        """News that reached people another way (PagerDuty took it)."""
+        with self._store.transaction() as db:
+            _write_news(db, dedup_key, news)
 
     def queue_notice(self, notice: RecoveryNotice) -> int:
         with self._store.transaction() as db:
@@ -108,6 +110,14 @@ class DurableMailQueue:
             "SELECT (SELECT count(*) FROM mail_item) + (SELECT count(*) FROM mail_notice)"
         ).fetchone()
         return int(row[0])
+
+
+def _write_news(db: sqlite3.Connection, dedup_key: str, news: KeyNews) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO mail_news"
+        " (dedup_key, open, severity, acknowledged, resolved) VALUES (?, ?, ?, ?, ?)",
+        (dedup_key, news.open, news.severity, news.acknowledged, news.resolved),
+    )
 
 
 def _row(lastrowid: int | None) -> int:
