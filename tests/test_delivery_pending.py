@@ -156,3 +156,20 @@ def test_resolve_then_a_new_trigger_after_delivery_opens_again() -> None:
 def test_events_without_key_or_action_are_refused(event: Event) -> None:
     with pytest.raises(ValueError):
         PendingEvents().submit(event)
+
+
+def test_a_trigger_queued_while_its_resolve_is_in_flight_is_news_once_that_resolve_lands() -> None:
+    # It opens a new incident: first in line, and what the fallback channel mails.
+    pending = PendingEvents()
+    pending.submit(trigger("a"))
+    pending.submit(trigger("b"))
+    assert drain(pending) == [trigger("a"), trigger("b")]  # both open at PagerDuty
+    pending.submit(resolve("a"))
+    in_flight = pending.take()
+    assert in_flight == resolve("a")
+    pending.submit(trigger("b"))  # a re-send of b's open incident
+    pending.submit(trigger("a", "again"))
+    pending.finish(in_flight, DONE)
+    assert pending.is_urgent("a")
+    assert not pending.is_urgent("b")
+    assert drain(pending) == [trigger("a", "again"), trigger("b")]

@@ -200,6 +200,8 @@ class PendingEvents:
                 state.routing_key = str(event.get("routing_key", ""))
             elif action == "resolve":
                 state.openness, state.severity, state.routing_key = Openness.CLOSED, None, None
+                if state.state is not None:  # queued behind the resolve: a new incident
+                    state.state.urgent = True
         elif decision is Decision.RETRY and queued is not None:
             if action == "trigger" and may_have_arrived and state.openness is Openness.CLOSED:
                 state.openness = Openness.MAYBE
