@@ -284,7 +284,7 @@ async def test_a_flood_of_datagrams_does_not_stall_the_process(snmp_client: Snmp
     )
     assert flooder.stdin is not None and flooder.stdout is not None
     try:
-        assert await flooder.stdout.receive_some(64) == b"flooding\n"
+        assert (await flooder.stdout.receive_some(64)).startswith(b"flooding")  # it has begun
         await trio.sleep(0.2)
         assert flooder.poll() is None  # this task ran again while the flood went on
     finally:
