@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from netwatch.icmp import Family, Pinger
+from netwatch.icmp.bpf import attach_echo_identifier_filter
 from netwatch.icmp.matching import IdentifierPool
 from netwatch.icmp.packets import parse_icmp
 from netwatch.icmp.sockets import SocketKind, open_icmp_socket
@@ -51,3 +52,24 @@ async def test_a_bystander_reads_none_of_the_other_workers_replies(
         unfiltered.close()
     counters = bystander.match_counters[family]
     assert (counters.foreign, counters.late, counters.matched) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("family", [Family.V4, Family.V6])
+async def test_replies_queued_before_the_filter_is_attached_are_dropped_with_it(
+    nursery: trio.Nursery, family: Family
+) -> None:
+    # A raw socket queues every reply from socket() on; until the filter is attached, others'
+    # replies (another worker's, another program's) pile up unfiltered.
+    late_filtered = open_icmp_socket(family, SocketKind.RAW)
+    try:
+        pinging = Pinger(identifiers=IdentifierPool(3000))
+        await nursery.start(pinging.run)
+        result = await pinging.ping(TARGETS[family], count=3, interval=0.005, timeout=1.0)
+        assert result.received == 3
+        await trio.sleep(0.05)
+
+        attach_echo_identifier_filter(late_filtered.sock, family, 4000)
+
+        assert drain_unfiltered(family, late_filtered.sock) == 0
+    finally:
+        late_filtered.close()

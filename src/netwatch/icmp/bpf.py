@@ -50,9 +50,17 @@ def echo_identifier_filter(family: Family, identifier: int) -> list[tuple[int, i
 
 
 def attach_echo_identifier_filter(sock: socket.socket, family: Family, identifier: int) -> None:
+    """Attach the filter to a socket that has sent nothing yet, and drop what it holds."""
     program = echo_identifier_filter(family, identifier)
     code = b"".join(_INSTRUCTION.pack(*instruction) for instruction in program)
     buffer = ctypes.create_string_buffer(code, len(code))
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; }, native alignment
     fprog = struct.pack("@HP", len(program), ctypes.addressof(buffer))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    # Whatever arrived between socket() and the filter went past it: anyone's replies.
+    # Nothing of ours can be among them, the socket has not sent anything yet.
+    while True:
+        try:
+            sock.recv(65535, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
