@@ -256,6 +256,9 @@ def write_inventory(
         "[netwatch]",
         f'interval = "{interval:g}s"',
         "poll_workers = " + (poll_workers if poll_workers.isdigit() else f'"{poll_workers}"'),
+        # One state database per scenario: with a shared one, each run started with the previous
+        # run's 50,000 device states (and their history) and measured loading them too.
+        f'state_db = "{path.stem}.state.db"',
         "",
         "[defaults]",
         'profile = "airos"',
