@@ -30,7 +30,7 @@ from netwatch.daemon import run_daemon
 from netwatch.inventory import load_inventory
 from netwatch.monitor import CycleReport, Monitor
 from netwatch.samples import Sample
-from netwatch.workers import ShardedProber, shard_of
+from netwatch.workers import ShardedProber, pool, shard_of
 
 WORKER_MODULE = b"netwatch.workers.child"
 SECRET_ENV = {"NW_WORKERS_COMMUNITY": RADIO_COMMUNITY, "NW_E2E_ROUTING_KEY": ROUTING_KEY}
@@ -293,6 +293,43 @@ async def test_a_worker_killed_mid_cycle_is_replaced_and_the_next_cycles_are_com
         s.ping is not None and s.ping.received == 3 for s in cycles.reports[-1].samples.values()
     )
     assert victim not in after and len(after) == 2
+
+
+async def test_a_hung_worker_is_killed_and_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="netwatch")
+    monkeypatch.setattr(pool, "HEARTBEAT_EVERY", 0.2)
+    monkeypatch.setattr(pool, "SILENT_FOR_LONGEST", 1.5)
+    ids = [f"ap-{n}" for n in range(1, 9)]
+    path = tmp_path / "devices.toml"
+    devices = "".join(ping_device(d, f"127.0.7.{n}") for n, d in enumerate(ids, 1))
+    path.write_text(inventory_text(2, devices))
+    victim_shard = shard_of(ids[0], 2)
+    async with trio.open_nursery() as nursery:
+        monitor = await nursery.start(run_daemon, load_inventory(path))
+        cycles = Cycles(monitor)
+        await wait_until(lambda: len(cycles.reports) >= 1, "a first cycle")
+        before = worker_pids(os.getpid())
+        victim = next(pid for pid in before if worker_index(pid) == victim_shard)
+        # Stopped, not dead: no exit for the daemon to notice, only the silence.
+        os.kill(victim, signal.SIGSTOP)
+        await wait_until(
+            lambda: victim not in worker_pids(os.getpid()) and len(worker_pids(os.getpid())) == 2,
+            "a new worker in place of the stopped one",
+        )
+        replaced_at = len(cycles.reports)
+        await wait_until(lambda: len(cycles.reports) >= replaced_at + 2, "two cycles after")
+        nursery.cancel_scope.cancel()
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        m.startswith(f"poll worker {victim_shard} (pid {victim}) has said nothing for")
+        for m in messages
+    )
+    assert any(m.startswith(f"poll worker {victim_shard} stopped answering;") for m in messages)
+    assert not alive(victim)
+    assert set(cycles.reports[-1].samples) == set(ids)
 
 
 def test_sigterm_stops_the_daemon_and_its_workers(radio_agent: RadioAgent, tmp_path: Path) -> None:

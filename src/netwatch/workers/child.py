@@ -26,7 +26,16 @@ from netwatch.resolver import Resolver
 from netwatch.snmp.client import SnmpClient
 from netwatch.workers.channel import FrameSender, receive_messages
 from netwatch.workers.framing import FrameError
-from netwatch.workers.messages import Answer, Devices, LogEntry, Poll, Refused, Start, Started
+from netwatch.workers.messages import (
+    Answer,
+    Devices,
+    Heartbeat,
+    LogEntry,
+    Poll,
+    Refused,
+    Start,
+    Started,
+)
 
 log = logging.getLogger("netwatch.worker")
 
@@ -100,6 +109,7 @@ async def serve(incoming: trio.abc.ReceiveStream, outgoing: trio.abc.SendStream)
     forward_logs(sender, start.log_levels)
     async with trio.open_nursery() as nursery:
         await nursery.start(sender.run)
+        nursery.start_soon(beat, sender, start.heartbeat_every)
         pinger = Pinger(identifiers=IdentifierPool(start.icmp_identifier))
         try:
             await nursery.start(pinger.run)
@@ -123,6 +133,12 @@ async def serve(incoming: trio.abc.ReceiveStream, outgoing: trio.abc.SendStream)
             else:
                 raise FrameError(f"unexpected {type(message).__name__} from the daemon")
         nursery.cancel_scope.cancel()  # stdin closed: the daemon is gone or stopping us
+
+
+async def beat(sender: FrameSender, every: float) -> None:
+    while True:
+        sender.send_nowait(Heartbeat())
+        await trio.sleep(every)
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ class Start:
     dns_cache: float
     icmp_identifier: int  # the first ICMP echo identifier this worker's sockets may use
     log_levels: tuple[tuple[str, int], ...]  # (logger name, level); "" is the root logger
+    heartbeat_every: float  # seconds between Heartbeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,12 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The worker's event loop still runs. A worker that hangs (stopped, stuck in a loop, in a
+    blocking call) sends none, and the daemon replaces it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     request: int
     # None: no sample (the device is not in this worker's shard any more, or its poll failed
@@ -70,4 +77,4 @@ class LogEntry:
 
 
 DaemonMessage = Start | Devices | Poll
-WorkerMessage = Started | Refused | Answer | LogEntry
+WorkerMessage = Started | Refused | Answer | LogEntry | Heartbeat

@@ -2,7 +2,8 @@
 that owns it (netwatch.workers.sharding), and keeps those processes running.
 
 A worker that dies is logged and started again, after a pause that grows while it keeps
-dying; the polls it had in flight read as unknown for that cycle (PollLost), and polls for its
+dying; one that sends nothing, not even its heartbeat, for SILENT_FOR_LONGEST is hung and is
+killed and replaced the same way; the polls it had in flight read as unknown for that cycle (PollLost), and polls for its
 devices wait for the new process, never past the cycle's deadline (the monitor cancels them).
 """
 
@@ -31,6 +32,7 @@ from netwatch.workers.framing import FrameError
 from netwatch.workers.messages import (
     Answer,
     Devices,
+    Heartbeat,
     LogEntry,
     Poll,
     Refused,
@@ -47,6 +49,10 @@ FIRST_RESTART_DELAY = 0.5
 MAX_RESTART_DELAY = 30.0
 STABLE_AFTER = 60.0  # a worker that ran this long starts again at the first delay
 STOP_GRACE = 0.5  # after its stdin closes, before a worker is killed
+HEARTBEAT_EVERY = 1.0
+# A worker silent this long is hung (stopped, spinning, blocked), not busy: a busy worker's
+# event loop still sends its heartbeats. Its devices would be unknown for good; replace it.
+SILENT_FOR_LONGEST = 15.0
 # What a worker may see of the daemon's environment: nothing that could hold a secret. The
 # inventory resolves "env:NAME" references in the daemon; workers get the values by pipe.
 INHERITED_ENVIRONMENT = (
@@ -217,14 +223,37 @@ class WorkerSlot:
         assert process.stdin is not None and process.stdout is not None
         connection = _Connection(process, FrameSender(process.stdin))
         refusal: str | None = None
+        hung = False
+        last_heard = trio.current_time()
+
+        async def watch_for_silence() -> None:
+            nonlocal hung
+            while True:
+                await trio.sleep(min(HEARTBEAT_EVERY, SILENT_FOR_LONGEST))
+                silent_for = trio.current_time() - last_heard
+                if silent_for > SILENT_FOR_LONGEST:
+                    break
+            hung = True
+            log.error(
+                "poll worker %d (pid %d) has said nothing for %.0f s; killing it",
+                self.index,
+                process.pid,
+                silent_for,
+            )
+            process.kill()  # its reader then sees the end of its output
+
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_send_until_broken, connection.sender)
+                nursery.start_soon(watch_for_silence)
                 connection.sender.send_nowait(self._start)
                 sent = self._devices
                 connection.sender.send_nowait(sent)
                 try:
                     async for message in receive_messages(process.stdout):
+                        last_heard = trio.current_time()
+                        if isinstance(message, Heartbeat):
+                            continue
                         if isinstance(message, Answer):
                             pending = connection.pending.get(message.request)
                             if pending is not None:
@@ -262,7 +291,7 @@ class WorkerSlot:
                 await _stop(process)
         if refusal is not None:
             raise IcmpPermissionError(refusal)
-        return process.returncode, lost
+        return (None if hung else process.returncode), lost
 
     def usage(self) -> ProcessUsage | None:
         pid = self.pid
@@ -300,7 +329,7 @@ class ShardedProber:
         self.slots = [
             WorkerSlot(
                 index,
-                Start(index, dns_cache, worker_identifier(base, index), levels),
+                Start(index, dns_cache, worker_identifier(base, index), levels, HEARTBEAT_EVERY),
                 shards[index],
             )
             for index in range(workers)
