@@ -3,8 +3,9 @@ that owns it (netwatch.workers.sharding), and keeps those processes running.
 
 A worker that dies is logged and started again, after a pause that grows while it keeps
 dying; one that sends nothing, not even its heartbeat, for SILENT_FOR_LONGEST is hung and is
-killed and replaced the same way; the polls it had in flight read as unknown for that cycle (PollLost), and polls for its
-devices wait for the new process, never past the cycle's deadline (the monitor cancels them).
+killed and replaced the same way. The polls it had in flight read as unknown for that cycle
+(PollLost), and polls for its devices wait for the new process, never past the cycle's
+deadline (the monitor cancels them).
 """
 
 from __future__ import annotations
