@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -14,6 +15,7 @@ from support.pagerduty import PagerDutyStandIn
 from support.radio import ROUTING_KEY, RadioAgent, write_inventory
 from support.waiting import wait_until
 
+from netwatch import daemon
 from netwatch.daemon import run_daemon
 from netwatch.events import dedup_key_for
 from netwatch.inventory import load_inventory
@@ -85,3 +87,32 @@ async def test_reload_keeps_state_rejects_broken_files_and_resolves_removed_devi
     assert len(pagerduty_standin.incidents) == 1
     assert "RESOLVED tower-7/radio-2: no longer monitored (removed or disabled)" in caplog.text
     assert "RECOVERED tower-7/radio-2" not in caplog.text
+
+
+async def test_a_sighup_while_the_daemon_starts_is_carried_out_once_it_has_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="netwatch")
+    path = tmp_path / "devices.toml"
+    first = '[netwatch]\ninterval = "1s"\n[http]\nenabled = false\n' + SWITCH
+    path.write_text(first)
+    real_start_polling = daemon.start_polling
+
+    async def start_polling_slowly(*args: Any) -> Any:
+        # The operator edits the file and signals while the daemon is still starting up.
+        path.write_text(first + SWITCH.replace("switch", "switch-2").replace(".2", ".3"))
+        os.kill(os.getpid(), signal.SIGHUP)
+        await trio.sleep(0.2)
+        return await real_start_polling(*args)
+
+    monkeypatch.setattr(daemon, "start_polling", start_polling_slowly)
+    async with trio.open_nursery() as nursery:
+        monitor = await nursery.start(run_daemon, load_inventory(path))
+        await wait_until(
+            lambda: (
+                [d.id for d in monitor.inventory.devices] == ["tower-7/switch", "tower-7/switch-2"]
+            ),
+            "the reload signalled during start-up",
+        )
+        nursery.cancel_scope.cancel()
+    assert "SIGHUP while starting" in caplog.text

@@ -96,15 +96,25 @@ async def run_daemon(
     per cycle to that file."""
     monitor: Monitor | None = None
     sharded: ShardedProber | None = None
+    reload_once_started = False
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as nursery:
 
+            async def reload(monitor: Monitor) -> None:
+                on_accepted = None if sharded is None else sharded.use_inventory
+                await reload_inventory(monitor, on_accepted=on_accepted)
+
             async def handle_signals() -> None:
+                nonlocal reload_once_started
                 async for signum in signals:
                     if signum == signal.SIGHUP:
                         if monitor is not None:
-                            on_accepted = None if sharded is None else sharded.use_inventory
-                            await reload_inventory(monitor, on_accepted=on_accepted)
+                            await reload(monitor)
+                        elif not reload_once_started:
+                            # A large inventory and poll workers take seconds to start; the
+                            # edit the operator signalled must not be lost in the meantime.
+                            reload_once_started = True
+                            log.info("SIGHUP while starting: the inventory is re-read once started")
                         continue
                     log.info("received %s, stopping", signal.Signals(signum).name)
                     nursery.cancel_scope.cancel()
@@ -132,6 +142,8 @@ async def run_daemon(
                 wall_clock=wall_clock,
                 alert_store=alert_store,
             )
+            if reload_once_started:
+                nursery.start_soon(reload, monitor)
             if cycle_stats is not None:
                 stats_writer = CycleStatsWriter(
                     cycle_stats, workers=sharded.usage if sharded is not None else lambda: ()
