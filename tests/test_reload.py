@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from support.pagerduty import PagerDutyStandIn
 from support.radio import ROUTING_KEY, RadioAgent, write_inventory
 from support.waiting import wait_until
 
-from netwatch import daemon
+from netwatch import cli, daemon
 from netwatch.daemon import run_daemon
 from netwatch.events import dedup_key_for
 from netwatch.inventory import load_inventory
@@ -116,3 +117,45 @@ async def test_a_sighup_while_the_daemon_starts_is_carried_out_once_it_has_start
         )
         nursery.cancel_scope.cancel()
     assert "SIGHUP while starting" in caplog.text
+
+
+def test_a_sighup_while_the_inventory_loads_neither_kills_the_daemon_nor_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="netwatch")
+    path = tmp_path / "devices.toml"
+    first = '[netwatch]\ninterval = "1s"\n[http]\nenabled = false\n' + SWITCH
+    path.write_text(first)
+    real_load = cli.load_inventory
+
+    def load_then_get_signalled(source: Path) -> Any:
+        inventory = real_load(source)
+        # `systemctl reload` while a large inventory is still being read
+        path.write_text(first + SWITCH.replace("switch", "switch-2").replace(".2", ".3"))
+        os.kill(os.getpid(), signal.SIGHUP)
+        return inventory
+
+    reloaded = threading.Event()
+
+    class OnReload(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith(f"reloaded {path}: 2 devices"):
+                reloaded.set()
+
+    def stop_once_reloaded() -> None:
+        reloaded.wait(timeout=30)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(cli, "load_inventory", load_then_get_signalled)
+    watcher = OnReload()
+    logging.getLogger("netwatch").addHandler(watcher)
+    default_hangup = signal.getsignal(signal.SIGHUP)
+    stopper = threading.Thread(target=stop_once_reloaded)
+    stopper.start()
+    try:
+        assert cli.main(["run", "--config", str(path)]) == 0
+    finally:
+        stopper.join()
+        signal.signal(signal.SIGHUP, default_hangup)
+        logging.getLogger("netwatch").removeHandler(watcher)
+    assert reloaded.is_set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections import Counter
 from functools import partial
@@ -146,13 +147,24 @@ def _run(path: Path, cycle_stats: Path | None = None, *, json_logs: bool = False
     from netwatch.store import StoreOpenError
     from netwatch.workers import WorkerStartError
 
+    # SIGHUP's default action ends the process, and loading 50,000 devices takes seconds: a
+    # `systemctl reload` then must not kill the daemon, only be carried out once it runs.
+    hangups: list[int] = []
+    signal.signal(signal.SIGHUP, lambda signum, _frame: hangups.append(signum))
     inventory = _load(path, to_log=json_logs)
     if inventory is None:
         return 2
     tune_for_polling()
     refused: BaseException | None = None
     try:
-        trio.run(partial(run_daemon, inventory, cycle_stats=cycle_stats))
+        trio.run(
+            partial(
+                run_daemon,
+                inventory,
+                cycle_stats=cycle_stats,
+                reload_requested=lambda: bool(hangups),
+            )
+        )
     except* (IcmpPermissionError, StoreOpenError, WorkerStartError) as group:
         # It reaches us wrapped in the daemon nursery's ExceptionGroup.
         refused = group

@@ -90,10 +90,12 @@ async def run_daemon(
     cycle_stats: Path | None = None,
     state_db: Path | None = None,
     on_listening: Callable[[str], None] | None = None,
+    reload_requested: Callable[[], bool] = lambda: False,
     task_status: trio.TaskStatus[Monitor] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run until cancelled or until SIGINT/SIGTERM. With `cycle_stats`, append one JSON line
-    per cycle to that file."""
+    per cycle to that file. `reload_requested`: whether a SIGHUP came before this started (while
+    the inventory was loading); the inventory is then re-read once the daemon runs."""
     monitor: Monitor | None = None
     sharded: ShardedProber | None = None
     reload_once_started = False
@@ -142,7 +144,7 @@ async def run_daemon(
                 wall_clock=wall_clock,
                 alert_store=alert_store,
             )
-            if reload_once_started:
+            if reload_once_started or reload_requested():
                 nursery.start_soon(reload, monitor)
             if cycle_stats is not None:
                 stats_writer = CycleStatsWriter(
