@@ -27,6 +27,7 @@ id = "tower-7/switch"
 address = "127.0.0.2"
 profile = "ping-only"
 """
+ONE_SWITCH = '[netwatch]\ninterval = "1s"\n[http]\nenabled = false\n' + SWITCH
 
 
 async def test_reload_keeps_state_rejects_broken_files_and_resolves_removed_devices(
@@ -90,18 +91,26 @@ async def test_reload_keeps_state_rejects_broken_files_and_resolves_removed_devi
     assert "RECOVERED tower-7/radio-2" not in caplog.text
 
 
+def write_one_switch(folder: Path) -> Path:
+    path = folder / "devices.toml"
+    path.write_text(ONE_SWITCH)
+    return path
+
+
+def add_a_second_switch(path: Path) -> None:
+    path.write_text(ONE_SWITCH + SWITCH.replace("switch", "switch-2").replace(".2", ".3"))
+
+
 async def test_a_sighup_while_the_daemon_starts_is_carried_out_once_it_has_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="netwatch")
-    path = tmp_path / "devices.toml"
-    first = '[netwatch]\ninterval = "1s"\n[http]\nenabled = false\n' + SWITCH
-    path.write_text(first)
+    path = write_one_switch(tmp_path)
     real_start_polling = daemon.start_polling
 
     async def start_polling_slowly(*args: Any) -> Any:
         # The operator edits the file and signals while the daemon is still starting up.
-        path.write_text(first + SWITCH.replace("switch", "switch-2").replace(".2", ".3"))
+        add_a_second_switch(path)
         os.kill(os.getpid(), signal.SIGHUP)
         await trio.sleep(0.2)
         return await real_start_polling(*args)
@@ -123,15 +132,13 @@ def test_a_sighup_while_the_inventory_loads_neither_kills_the_daemon_nor_is_lost
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="netwatch")
-    path = tmp_path / "devices.toml"
-    first = '[netwatch]\ninterval = "1s"\n[http]\nenabled = false\n' + SWITCH
-    path.write_text(first)
+    path = write_one_switch(tmp_path)
     real_load = cli.load_inventory
 
     def load_then_get_signalled(source: Path) -> Any:
         inventory = real_load(source)
         # `systemctl reload` while a large inventory is still being read
-        path.write_text(first + SWITCH.replace("switch", "switch-2").replace(".2", ".3"))
+        add_a_second_switch(path)
         os.kill(os.getpid(), signal.SIGHUP)
         return inventory
 
