@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -16,20 +18,32 @@ COMMUNITY = b"quirky-community"
 OIDS = [f"1.3.6.1.4.1.99999.1.{n}.0" for n in range(1, 11)]
 
 
+@asynccontextmanager
+async def quirky_agent(
+    behaviour: str, *, reply_wait: float = 0.5, retries: int = 0
+) -> AsyncIterator[tuple[QuirkyAgent, SnmpTarget]]:
+    """The agent serving on loopback, and a v2c target for it."""
+    agent = QuirkyAgent(behaviour)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(agent.serve)
+        yield (
+            agent,
+            SnmpTarget(
+                "127.0.0.1", port, "2c", community=COMMUNITY, timeout=reply_wait, retries=retries
+            ),
+        )
+        nursery.cancel_scope.cancel()
+
+
 async def test_too_big_splits_the_get_and_remembers_the_size_that_worked(
     snmp_client: SnmpClient,
 ) -> None:
-    agent = QuirkyAgent("too-big-above-3")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
-
+    async with quirky_agent("too-big-above-3") as (agent, target):
         first = await snmp_client.get(target, OIDS)
         learnt = snmp_client.oids_per_get(target)
         requests_first = list(agent.requests)
         agent.requests.clear()
         second = await snmp_client.get(target, OIDS)
-        nursery.cancel_scope.cancel()
 
     for result in (first, second):
         assert result.error is None, result.error
@@ -42,12 +56,8 @@ async def test_too_big_splits_the_get_and_remembers_the_size_that_worked(
 
 
 async def test_too_big_for_one_oid_is_an_error_status(snmp_client: SnmpClient) -> None:
-    agent = QuirkyAgent("too-big-above-0")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+    async with quirky_agent("too-big-above-0") as (_, target):
         result = await snmp_client.get(target, OIDS[:2])
-        nursery.cancel_scope.cancel()
 
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.ERROR_STATUS
@@ -60,17 +70,12 @@ TABLE = ".".join(map(str, TABLE_OID))
 async def test_too_big_walk_halves_max_repetitions_and_remembers_what_worked(
     snmp_client: SnmpClient,
 ) -> None:
-    agent = QuirkyAgent("bulk-too-big-above-5")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
-
+    async with quirky_agent("bulk-too-big-above-5") as (agent, target):
         first = await snmp_client.walk(target, TABLE)
         learnt = snmp_client.repetitions_per_bulk(target)
         pdus_first = list(agent.pdus)
         agent.pdus.clear()
         second = await snmp_client.walk(target, TABLE)
-        nursery.cancel_scope.cancel()
 
     for result in (first, second):
         assert result.error is None, result.error
@@ -89,16 +94,11 @@ async def test_too_big_walk_halves_max_repetitions_and_remembers_what_worked(
 async def test_walk_falls_back_to_getnext_when_one_repetition_is_too_big(
     snmp_client: SnmpClient,
 ) -> None:
-    agent = QuirkyAgent("bulk-too-big-above-0")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
-
+    async with quirky_agent("bulk-too-big-above-0") as (agent, target):
         first = await snmp_client.walk(target, TABLE)
         pdus_first = list(agent.pdus)
         agent.pdus.clear()
         second = await snmp_client.walk(target, TABLE)
-        nursery.cancel_scope.cancel()
 
     for result in (first, second):
         assert result.error is None, result.error
@@ -111,12 +111,9 @@ async def test_walk_falls_back_to_getnext_when_one_repetition_is_too_big(
 
 
 async def test_walk_too_big_even_for_getnext_is_an_error_status(snmp_client: SnmpClient) -> None:
-    agent = QuirkyAgent("too-big-above-0")  # even a GETNEXT for one OID is tooBig
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+    # even a GETNEXT for one OID is tooBig
+    async with quirky_agent("too-big-above-0") as (agent, target):
         result = await snmp_client.walk(target, TABLE)
-        nursery.cancel_scope.cancel()
 
     # Five halvings, one GETNEXT: a bounded number of round trips, then the error.
     assert [kind for kind, _ in agent.pdus] == ["bulk"] * 5 + ["next"]
@@ -130,12 +127,8 @@ async def test_walk_too_big_even_for_getnext_is_an_error_status(snmp_client: Snm
 async def test_reply_with_a_different_oid_is_malformed_and_names_both(
     snmp_client: SnmpClient,
 ) -> None:
-    agent = QuirkyAgent("mismatch")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.5, retries=0)
+    async with quirky_agent("mismatch") as (_, target):
         result = await snmp_client.get(target, OIDS[:3])
-        nursery.cancel_scope.cancel()
 
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.MALFORMED
@@ -148,20 +141,16 @@ async def test_truncated_reply_is_retried_once_logged_as_hex_without_the_communi
     snmp_client: SnmpClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    agent = QuirkyAgent("truncated")
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(agent.serve)
-        target = SnmpTarget("127.0.0.1", port, "2c", community=COMMUNITY, timeout=0.3, retries=1)
+    async with quirky_agent("truncated", reply_wait=0.3, retries=1) as (agent, target):
         result = await snmp_client.get(target, OIDS[:3])
-        nursery.cancel_scope.cancel()
 
     assert result.error is not None
     assert result.error.kind is SnmpErrorKind.MALFORMED
     assert agent.requests == [3, 3]  # the request and one retry
     dumps = [r.getMessage() for r in caplog.records if "undecodable SNMP reply" in r.getMessage()]
     assert len(dumps) == 1  # the retry's is counted, not dumped again
-    assert f"dropped 1 more undecodable SNMP replies from 127.0.0.1:{port}" in caplog.text
-    assert dumps[0].startswith(f"dropped undecodable SNMP reply from 127.0.0.1:{port} (")
+    assert f"dropped 1 more undecodable SNMP replies from 127.0.0.1:{agent.port}" in caplog.text
+    assert dumps[0].startswith(f"dropped undecodable SNMP reply from 127.0.0.1:{agent.port} (")
     assert ": 30 " in dumps[0]  # the hex dump starts with the BER SEQUENCE tag
     assert COMMUNITY.hex(" ") not in dumps[0]
     assert "2a 2a 2a" in dumps[0]  # the community, masked
