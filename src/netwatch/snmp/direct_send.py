@@ -3,7 +3,7 @@
 pysnmp's generators look each request's destination up by name in SNMP-TARGET-MIB, so every
 device would need a row there. Adding a row costs ~2 ms of CPU and ~20 KB of memory, and each
 addition throws away the lookup cache of every other row: at 10,000 devices that is most of a
-poll cycle's CPU and 200 MB (bench/isp_cycle.py). Security settings (communities, USM users)
+poll cycle's CPU and 200 MB (bench/isp_cycle.py). Security settings (the USM users)
 stay in the engine's tables: there are only a few of them.
 
 `send_pdu` below is pysnmp 7.1's `CommandGenerator.send_pdu` with the lookup replaced; the
@@ -54,7 +54,6 @@ class _DirectSendPdu:
         if contextEngineId:
             contextEngineId = engine_id_type(contextEngineId)
         contextName = admin_string_type(contextName)
-        original_pdu = PDU
         pdu_version = 1  # SNMPv3 carries SMIv2 PDUs; v1/v2c do not come here
         request_handle: int = _request_handles()
         send_pdu_handle = snmpEngine.message_dispatcher.send_pdu(
@@ -86,7 +85,7 @@ class _DirectSendPdu:
             contextEngineId,
             contextName,
             pdu_version,
-            original_pdu,
+            PDU,
             timeout_in_ticks,
             info.retry_count,
             0,
