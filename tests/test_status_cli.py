@@ -72,21 +72,17 @@ def test_people_column() -> None:
     assert row.split()[-3:] == ["5", "s", "ago"]
 
 
+def json_logged_run(config: Path) -> list[str]:
+    return [sys.executable, "-m", "netwatch.cli", "--log-format", "json", "run", "--config",
+            str(config)]  # fmt: skip
+
+
 def test_json_log_lines_from_a_real_run(tmp_path: Path) -> None:
     twin = '[[devices]]\nid = "core-rtr-twin"\naddress = "127.0.0.1"\nprofile = "ping-only"\n'
     config = write_inventory(tmp_path, extra=twin)
     env = {**os.environ, **SECRETS}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netwatch.cli",
-            "--log-format",
-            "json",
-            "run",
-            "--config",
-            str(config),
-        ],
+        json_logged_run(config),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -120,16 +116,7 @@ def test_json_logs_of_a_run_refused_for_a_broken_inventory(tmp_path: Path) -> No
     config = tmp_path / "devices.toml"
     config.write_text('[[devices]]\nid = "r1"\naddress = "127.0.0.1"\nenabled = "yes"\n')
     finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "netwatch.cli",
-            "--log-format",
-            "json",
-            "run",
-            "--config",
-            str(config),
-        ],
+        json_logged_run(config),
         capture_output=True,
         text=True,
         timeout=60,
